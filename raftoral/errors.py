@@ -1,0 +1,49 @@
+"""The exception hierarchy of raftoral: one root, `RaftoralError`, each error carrying a stable code.
+
+A leaf module (imports nothing of the package), so the pure cores may raise these too.
+"""
+
+from __future__ import annotations
+
+
+class RaftoralError(Exception):
+    """Root of every error raftoral raises. `code` is stable and machine-readable."""
+
+    code = "raftoral_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StorageError(RaftoralError):
+    """The durable log or its file is unusable (corrupt, foreign, full); the message names the file."""
+
+    code = "storage_error"
+
+
+class CompactedError(RaftoralError):
+    """The requested log index is before the first index still kept (it is in a snapshot)."""
+
+    code = "compacted"
+
+
+class UnavailableError(RaftoralError):
+    """The requested log index is after the last index stored."""
+
+    code = "unavailable"
+
+
+class ProposalDropped(RaftoralError):
+    """A proposal was not appended: this node is not the leader (see `leader`, 0 if unknown)."""
+
+    code = "proposal_dropped"
+
+    def __init__(self, message: str, *, leader: int = 0) -> None:
+        super().__init__(message)
+        self.leader = leader
