@@ -28,7 +28,7 @@ class LogStorage(Protocol):
     def last_index(self) -> int: ...
 
     def term(self, index: int) -> int:
-        """Term of the entry at `index`; raises CompactedError / UnavailableError outside the log."""
+        """Term of the entry at `index`; raises CompactedError / UnavailableError outside it."""
         ...
 
     def entries(self, lo: int, hi: int, max_bytes: int | None = None) -> list[Entry]:

@@ -1,4 +1,5 @@
-"""Value types of the pure Raft core: entries, hard state, configuration, snapshots, messages, Ready.
+"""Value types of the pure Raft core: entries, hard state, configuration, snapshots, messages,
+Ready.
 
 All are frozen msgspec Structs so the node can put them on the wire unchanged.
 """
@@ -19,7 +20,7 @@ class EntryKind(IntEnum):
 
 
 class Entry(msgspec.Struct, frozen=True, array_like=True):
-    """One log entry. Index 1 is the first entry of a log; index 0 and term 0 mean "before the log"."""
+    """One log entry. Index 1 is the first entry; index 0 and term 0 mean "before the log"."""
 
     term: int
     index: int
@@ -43,7 +44,7 @@ class ConfState(msgspec.Struct, frozen=True, array_like=True):
 
 
 class SnapshotMeta(msgspec.Struct, frozen=True, array_like=True):
-    """Where a snapshot stands in the log: the last index and term it covers, and the config there."""
+    """Where a snapshot stands in the log: the last index and term it covers, and the config."""
 
     index: int = 0
     term: int = 0
