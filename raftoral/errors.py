@@ -1,4 +1,4 @@
-"""The exception hierarchy of raftoral: one root, `RaftoralError`, each error carrying a stable code.
+"""The exception hierarchy of raftoral: one root, `RaftoralError`, each error with a stable code.
 
 A leaf module (imports nothing of the package), so the pure cores may raise these too.
 """
@@ -22,7 +22,7 @@ class RaftoralError(Exception):
 
 
 class StorageError(RaftoralError):
-    """The durable log or its file is unusable (corrupt, foreign, full); the message names the file."""
+    """The durable log or its file is unusable (corrupt, foreign, full); the message names it."""
 
     code = "storage_error"
 
@@ -43,6 +43,34 @@ class ProposalDropped(RaftoralError):
     """A proposal was not appended: this node is not the leader (see `leader`, 0 if unknown)."""
 
     code = "proposal_dropped"
+
+    def __init__(self, message: str, *, leader: int = 0) -> None:
+        super().__init__(message)
+        self.leader = leader
+
+
+class ConfChangeRejected(RaftoralError):
+    """A membership change was refused before it entered the log; the message says why and what
+    to do (retry on `leader`, wait for the pending change to commit, fix the request)."""
+
+    code = "conf_change_rejected"
+
+    def __init__(self, message: str, *, leader: int = 0) -> None:
+        super().__init__(message)
+        self.leader = leader
+
+
+class LeadershipTransferRejected(RaftoralError):
+    """A leadership transfer was refused: this node is not the leader, or the target is not a
+    voter of the current configuration."""
+
+    code = "leadership_transfer_rejected"
+
+
+class ReadIndexDropped(RaftoralError):
+    """A ReadIndex request could not be started: no leader is known (see `leader`); retry later."""
+
+    code = "read_index_dropped"
 
     def __init__(self, message: str, *, leader: int = 0) -> None:
         super().__init__(message)

@@ -14,6 +14,8 @@ class RaftConfig(msgspec.Struct, frozen=True):
     max_inflight_msgs: int = 256  # append messages in flight per follower in replicate state
     max_size_per_msg: int = 1 << 20  # bytes of entries per append message (at least one entry)
     max_committed_size_per_ready: int = 16 << 20  # bytes of committed entries handed out per Ready
+    max_snapshot_chunk: int = 1 << 20  # bytes of snapshot data per SNAP message
+    snapshot_window: int = 4  # SNAP chunks in flight per follower before waiting for an ack
 
     def validate(self) -> None:
         if self.node_id <= 0:
@@ -22,3 +24,5 @@ class RaftConfig(msgspec.Struct, frozen=True):
             raise ValueError("need 0 < heartbeat_tick < election_tick")
         if self.max_inflight_msgs <= 0:
             raise ValueError("max_inflight_msgs must be > 0")
+        if self.max_snapshot_chunk <= 0 or self.snapshot_window <= 0:
+            raise ValueError("max_snapshot_chunk and snapshot_window must be > 0")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from raftoral.errors import CompactedError, RaftoralError, UnavailableError
 from raftoral.raft.storage import LogStorage
-from raftoral.raft.types import Entry
+from raftoral.raft.types import Entry, SnapshotMeta
 
 
 def entry_size(entry: Entry) -> int:
@@ -33,15 +33,19 @@ class RaftLog:
     that is being persisted; stable_to() drops them once the driver says they are durable.
 
     Index `first_index() - 1` is the compacted prefix (a snapshot); only its term is known.
+    A snapshot received from the leader replaces the log at once (`restore`); until the driver
+    has installed it, `pending_snapshot` stands in for the storage's snapshot.
     """
 
     __slots__ = (
+        "_appended_from",
         "_in_progress",
         "_offset",
         "_unstable",
         "applied",
         "applying",
         "committed",
+        "pending_snapshot",
         "storage",
     )
 
@@ -50,6 +54,8 @@ class RaftLog:
         self._offset = storage.last_index() + 1
         self._unstable: list[Entry] = []
         self._in_progress = 0
+        self._appended_from: int | None = None
+        self.pending_snapshot: SnapshotMeta | None = None
         floor = storage.first_index() - 1
         self.committed = max(committed, floor)
         if applied > self.committed:
@@ -60,6 +66,8 @@ class RaftLog:
     # -- indexes and terms -------------------------------------------------------------------
 
     def first_index(self) -> int:
+        if self.pending_snapshot is not None:
+            return self.pending_snapshot.index + 1
         return self.storage.first_index()
 
     def last_index(self) -> int:
@@ -76,8 +84,10 @@ class RaftLog:
             if j < len(self._unstable):
                 return self._unstable[j].term
             raise UnavailableError(f"index {index} is after the last index {self.last_index()}")
-        if index < self.storage.first_index() - 1:
+        if index < self.first_index() - 1:
             raise CompactedError(f"index {index} is compacted")
+        if self.pending_snapshot is not None:
+            return self.pending_snapshot.term
         return self.storage.term(index)
 
     def term_or_zero(self, index: int) -> int:
@@ -105,6 +115,8 @@ class RaftLog:
         """Entries [lo, hi) within max_bytes (at least one when lo < hi)."""
         if lo >= hi:
             return []
+        if lo < self.first_index():
+            raise CompactedError(f"index {lo} is compacted (first index {self.first_index()})")
         off = self._offset
         if lo >= off:
             tail = self._unstable[lo - off : hi - off]
@@ -128,6 +140,7 @@ class RaftLog:
         after = entries[0].index
         if after <= self.committed:
             raise RaftoralError(f"append at {after} would overwrite committed {self.committed}")
+        self._appended_from = min(after, self._appended_from or after)
         off = self._offset
         if after == off + len(self._unstable):
             self._unstable.extend(entries)
@@ -141,6 +154,27 @@ class RaftLog:
             self._unstable.extend(entries)
             self._in_progress = min(self._in_progress, keep)
         return self.last_index()
+
+    def take_appended_from(self) -> int | None:
+        """The lowest index (re)written by append() since the last call, if any."""
+        first, self._appended_from = self._appended_from, None
+        return first
+
+    def restore(self, meta: SnapshotMeta) -> None:
+        """Replace the whole log by the snapshot `meta` (committed: it comes from a leader)."""
+        self.pending_snapshot = meta
+        self._unstable = []
+        self._in_progress = 0
+        self._offset = meta.index + 1
+        self._appended_from = None
+        self.committed = meta.index
+        self.applying = max(self.applying, meta.index)
+
+    def snapshot_installed(self, meta: SnapshotMeta) -> None:
+        """The driver installed `meta` and restored its state machine from it."""
+        if self.pending_snapshot == meta:
+            self.pending_snapshot = None
+        self.applied_to(meta.index)
 
     def find_conflict(self, entries: Sequence[Entry]) -> int:
         """Index of the first entry that is new or conflicts with ours; 0 if we hold them all."""

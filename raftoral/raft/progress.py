@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections import deque
 from enum import IntEnum
 
+from raftoral.raft.snapshot_transfer import SnapshotSender
+
 
 class ProgressState(IntEnum):
     PROBE = 0  # one append per round trip (or heartbeat response) until we find where logs match
     REPLICATE = 1  # optimistic streaming: next runs ahead of match, bounded by Inflights
-    SNAPSHOT = 2  # a snapshot is in flight; no appends (issue 5)
+    SNAPSHOT = 2  # a snapshot is being sent in chunks (see `transfer`); no appends
 
 
 class Inflights:
@@ -50,7 +52,8 @@ class Inflights:
 class Progress:
     """What the leader knows of one peer: entries up to `match` are on it; `next` is sent next.
 
-    Invariant: match < next. `probe_sent` pauses a probing peer until it answers.
+    Invariant: match < next. `probe_sent` pauses a probing peer until it answers. `transfer` is
+    the snapshot being sent while in SNAPSHOT state.
     """
 
     __slots__ = (
@@ -60,6 +63,7 @@ class Progress:
         "probe_sent",
         "recent_active",
         "state",
+        "transfer",
     )
 
     def __init__(self, match: int, next_index: int, max_inflight: int) -> None:
@@ -69,6 +73,7 @@ class Progress:
         self.probe_sent = False
         self.recent_active = False
         self.inflights = Inflights(max_inflight)
+        self.transfer: SnapshotSender | None = None
 
     def __repr__(self) -> str:
         return f"Progress({self.state.name} match={self.match} next={self.next})"
@@ -77,6 +82,7 @@ class Progress:
         self.probe_sent = False
         self.state = state
         self.inflights.reset()
+        self.transfer = None
 
     def become_probe(self) -> None:
         self._reset_state(ProgressState.PROBE)
@@ -85,6 +91,10 @@ class Progress:
     def become_replicate(self) -> None:
         self._reset_state(ProgressState.REPLICATE)
         self.next = self.match + 1
+
+    def become_snapshot(self, transfer: SnapshotSender) -> None:
+        self._reset_state(ProgressState.SNAPSHOT)
+        self.transfer = transfer
 
     def is_paused(self) -> bool:
         if self.state == ProgressState.PROBE:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import msgspec
 
 from raftoral.raft.progress import ProgressState
-from raftoral.raft.types import Role
+from raftoral.raft.snapshot_transfer import SnapshotStats
+from raftoral.raft.types import ConfState, Role
 
 
 class PeerProgress(msgspec.Struct, frozen=True):
@@ -26,3 +27,6 @@ class RaftStatus(msgspec.Struct, frozen=True):
     last_index: int
     vote: int = 0
     progress: dict[int, PeerProgress] = {}
+    conf: ConfState = ConfState()
+    lead_transferee: int = 0  # leader only: the target of a leadership transfer in progress
+    snapshots: SnapshotStats = msgspec.field(default_factory=SnapshotStats)

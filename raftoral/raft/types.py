@@ -56,6 +56,47 @@ class Snapshot(msgspec.Struct, frozen=True, array_like=True):
     data: bytes = b""
 
 
+class SnapshotChunk(msgspec.Struct, frozen=True, array_like=True):
+    """Bytes [offset, offset + len(data)) of the snapshot `meta` as produced by node `source`.
+
+    Two nodes' snapshots at the same index need not be byte-identical, so a staged transfer is
+    identified by (meta, source) and resumes only with chunks of the same pair."""
+
+    meta: SnapshotMeta
+    source: int
+    offset: int
+    data: bytes
+
+
+class StagedSnapshot(msgspec.Struct, frozen=True, array_like=True):
+    """A snapshot being received: its identity and how many leading bytes are durably staged."""
+
+    meta: SnapshotMeta
+    source: int
+    size: int
+
+
+class ConfChangeType(IntEnum):
+    ADD_VOTER = 0  # add a voter, or promote a learner
+    ADD_LEARNER = 1
+    REMOVE_NODE = 2
+
+
+class ConfChange(msgspec.Struct, frozen=True, array_like=True):
+    """One single-server membership change, proposed with RaftCore.propose_conf_change()."""
+
+    type: ConfChangeType
+    node_id: int
+    context: bytes = b""  # opaque to the core (e.g. the new node's address)
+
+
+class ReadState(msgspec.Struct, frozen=True, array_like=True):
+    """A confirmed ReadIndex: serve the read for `context` once applied >= `index`."""
+
+    index: int
+    context: bytes
+
+
 class MsgType(IntEnum):
     APP = 1  # append entries (index/log_term = the entry before `entries`)
     APP_RESP = 2  # index = last index matched (accept) or the rejected index (reject)
@@ -65,10 +106,11 @@ class MsgType(IntEnum):
     PRE_VOTE_RESP = 6
     HEARTBEAT = 7  # commit = min(leader commit, follower match)
     HEARTBEAT_RESP = 8
-    SNAP = 9  # install snapshot (issue 5)
-    TIMEOUT_NOW = 10  # leadership transfer (issue 5)
-    READ_INDEX = 11  # ReadIndex request (issue 5)
-    READ_INDEX_RESP = 12
+    SNAP = 9  # one snapshot chunk: snapshot=(meta, bytes), offset, done
+    TIMEOUT_NOW = 10  # leadership transfer: campaign now, skipping pre-vote and the lease
+    READ_INDEX = 11  # follower -> leader, context = the read's ctx
+    READ_INDEX_RESP = 12  # index = the read index, context = the read's ctx
+    SNAP_RESP = 13  # index/log_term = the snapshot's, offset = bytes staged; reject = "from offset"
 
 
 class Message(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
@@ -90,6 +132,8 @@ class Message(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
     reject_hint: int = 0
     snapshot: Snapshot | None = None
     context: bytes = b""
+    offset: int = 0
+    done: bool = False
 
 
 class Role(IntEnum):
@@ -111,11 +155,16 @@ class Ready(msgspec.Struct, frozen=True):
 
     1. send `messages` (safe before persisting: the leader's appends and heartbeats, so the leader
        replicates in parallel with its own fsync);
-    2. persist `snapshot` (if any), then `entries` (truncating any stored entries at or after
-       entries[0].index first) and `hard_state` (if not None) atomically, fsync'd when `must_sync`;
-    3. only then send `messages_after_persist` (votes, responses, anything that promises state);
-    4. apply `committed_entries` in order (they are already stable locally);
-    5. call `advance(ready)` on the core, exactly once, before asking for the next Ready.
+    2. stage `snapshot_chunks` in order (storage.stage_snapshot_chunk, durable on return);
+    3. persist `snapshot` (if any: install the staged snapshot of that meta), then `entries`
+       (truncating any stored entries at or after entries[0].index first) and `hard_state` (if
+       not None) atomically, fsync'd when `must_sync` — one storage.save() call;
+    4. only then send `messages_after_persist` (votes, responses, anything that promises state);
+    5. if `snapshot`: restore the state machine from storage.snapshot().data; then apply
+       `committed_entries` in order (they are already stable locally);
+    6. serve each of `read_states` once the applied index reaches its index;
+    7. call `advance(ready)` on the core, exactly once, before asking for the next Ready.
+    `conf_state` (not None when the configuration changed) is for the driver to track members.
     """
 
     hard_state: HardState | None = None
@@ -126,6 +175,9 @@ class Ready(msgspec.Struct, frozen=True):
     committed_entries: tuple[Entry, ...] = ()
     soft_state: SoftState | None = None  # not None when leader or role changed
     must_sync: bool = False
+    snapshot_chunks: tuple[SnapshotChunk, ...] = ()
+    read_states: tuple[ReadState, ...] = ()
+    conf_state: ConfState | None = None
 
 
 class RandomSource(Protocol):

@@ -6,11 +6,19 @@ Both storages answer every read from a LogMirror and plan every write through it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from raftoral.errors import CompactedError, UnavailableError
 from raftoral.raft.log import entry_size
-from raftoral.raft.types import ConfState, Entry, HardState, Snapshot, SnapshotMeta
+from raftoral.raft.types import (
+    ConfState,
+    Entry,
+    HardState,
+    Snapshot,
+    SnapshotChunk,
+    SnapshotMeta,
+    StagedSnapshot,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +30,14 @@ class SavePlan:
     keep_suffix: bool  # with a snapshot: the stored entries after it agree with it and stay
     truncate_from: int | None  # with entries: the stored entries from here on are replaced
     entries: tuple[Entry, ...]  # to store (those the snapshot covers are dropped)
+    install_staged: bool = False  # the snapshot's data is the staged snapshot's bytes
+
+    def with_snapshot_data(self, data: bytes) -> SavePlan:
+        """The same plan with the snapshot's data replaced (staged bytes in, or out of a mirror
+        that keeps only the meta)."""
+        if self.snapshot is None:
+            return self
+        return replace(self, snapshot=Snapshot(self.snapshot.meta, data))
 
 
 class LogMirror:
@@ -83,9 +99,15 @@ class LogMirror:
     # -- writes --------------------------------------------------------------------------------
 
     def plan_save(
-        self, hard_state: HardState | None, entries: Sequence[Entry], snapshot: Snapshot | None
+        self,
+        hard_state: HardState | None,
+        entries: Sequence[Entry],
+        snapshot: Snapshot | None,
+        staged: StagedSnapshot | None = None,
     ) -> SavePlan:
-        """Validate a save against the current state; raises ValueError on a caller's mistake."""
+        """Validate a save against the current state; raises ValueError on a caller's mistake.
+
+        A snapshot with empty data whose meta is that of `staged` installs the staged bytes."""
         offset, last, keep = self.snap.meta.index, self.last_index(), False
         if snapshot is not None:
             meta = snapshot.meta
@@ -95,7 +117,13 @@ class LogMirror:
             offset, last = meta.index, (last if keep else meta.index)
         to_store = _entries_to_store(entries, offset, last)
         truncate_from = entries[0].index if entries else None
-        return SavePlan(hard_state, snapshot, keep, truncate_from, to_store)
+        install = (
+            snapshot is not None
+            and not snapshot.data
+            and staged is not None
+            and staged.meta == snapshot.meta
+        )
+        return SavePlan(hard_state, snapshot, keep, truncate_from, to_store, install)
 
     def apply(self, plan: SavePlan) -> None:
         """Apply a plan made by plan_save() on this very state (or an identical one)."""
@@ -144,8 +172,31 @@ class MirroredReads:
     def entries(self, lo: int, hi: int, max_bytes: int | None = None) -> list[Entry]:
         return self._mirror.entries(lo, hi, max_bytes)
 
-    def snapshot(self) -> Snapshot:
-        return self._mirror.snap
+    def snapshot_meta(self) -> SnapshotMeta:
+        return self._mirror.snap.meta
+
+
+def plan_stage(
+    staged: StagedSnapshot | None, chunk: SnapshotChunk, snapshot_index: int
+) -> tuple[StagedSnapshot, bool]:
+    """The staging after `chunk`, and whether it replaces the staged bytes (True) or extends
+    them; raises ValueError for a stale snapshot or a chunk that leaves a gap."""
+    meta = chunk.meta
+    if meta.index <= snapshot_index:
+        raise ValueError(f"snapshot at {meta.index} is not newer than the one at {snapshot_index}")
+    current = staged_if_newer(staged, snapshot_index)
+    if current is None or (current.meta, current.source) != (meta, chunk.source):
+        if chunk.offset != 0:
+            raise ValueError(f"a new staged snapshot must start at offset 0, not {chunk.offset}")
+        return StagedSnapshot(meta, chunk.source, len(chunk.data)), True
+    if chunk.offset != current.size:
+        raise ValueError(f"chunk at offset {chunk.offset} leaves a gap after {current.size} bytes")
+    return StagedSnapshot(meta, chunk.source, current.size + len(chunk.data)), False
+
+
+def staged_if_newer(staged: StagedSnapshot | None, snapshot_index: int) -> StagedSnapshot | None:
+    """The staging unless the latest snapshot already covers it (then it is obsolete)."""
+    return staged if staged is not None and staged.meta.index > snapshot_index else None
 
 
 def _entries_to_store(entries: Sequence[Entry], offset: int, last: int) -> tuple[Entry, ...]:

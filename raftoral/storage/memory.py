@@ -8,17 +8,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from raftoral.errors import StorageError
-from raftoral.raft.types import ConfState, Entry, HardState, Snapshot
-from raftoral.storage.log_mirror import LogMirror, MirroredReads, SavePlan
+from raftoral.raft.types import (
+    ConfState,
+    Entry,
+    HardState,
+    Snapshot,
+    SnapshotChunk,
+    StagedSnapshot,
+)
+from raftoral.storage.log_mirror import (
+    LogMirror,
+    MirroredReads,
+    SavePlan,
+    plan_stage,
+    staged_if_newer,
+)
 
 
 class MemoryStorage(MirroredReads):
-    """LogStorage in memory. `sync_count` counts syncs (synced saves, bootstrap, compactions)."""
+    """LogStorage in memory. `sync_count` counts syncs (synced saves, bootstrap, compactions,
+    staged chunks). Staged snapshot chunks are durable at once (each stage is a sync)."""
 
     def __init__(self) -> None:
         self._mirror = LogMirror()
         self._durable = LogMirror()
         self._unsynced: list[SavePlan] = []
+        self._staged: StagedSnapshot | None = None
+        self._staged_data = bytearray()
         self.sync_count = 0
 
     def save(
@@ -30,11 +46,30 @@ class MemoryStorage(MirroredReads):
         sync: bool = True,
     ) -> None:
         """Store atomically (visible at once); with `sync`, everything so far becomes durable."""
-        plan = self._mirror.plan_save(hard_state, entries, snapshot)
+        plan = self._mirror.plan_save(hard_state, entries, snapshot, self.staged_snapshot())
+        if plan.install_staged:
+            plan = plan.with_snapshot_data(bytes(self._staged_data))
         self._mirror.apply(plan)
         self._unsynced.append(plan)
         if sync:
             self._sync()
+
+    def snapshot(self) -> Snapshot:
+        return self._mirror.snap
+
+    def snapshot_chunk(self, offset: int, length: int) -> bytes:
+        return self._mirror.snap.data[offset : offset + length]
+
+    def staged_snapshot(self) -> StagedSnapshot | None:
+        return staged_if_newer(self._staged, self._mirror.snap.meta.index)
+
+    def stage_snapshot_chunk(self, chunk: SnapshotChunk) -> None:
+        staged, fresh = plan_stage(self._staged, chunk, self._mirror.snap.meta.index)
+        if fresh:
+            self._staged_data = bytearray()
+        self._staged_data += chunk.data
+        self._staged = staged
+        self.sync_count += 1
 
     def bootstrap(self, conf: ConfState) -> None:
         """Record the initial configuration (durably) in a storage that holds nothing yet."""
@@ -61,4 +96,6 @@ class MemoryStorage(MirroredReads):
         for plan in self._unsynced:
             self._durable.apply(plan)
         self._unsynced.clear()
+        if staged_if_newer(self._staged, self._durable.snap.meta.index) is None:
+            self._staged, self._staged_data = None, bytearray()
         self.sync_count += 1

@@ -1,6 +1,7 @@
 """SqliteStorage: the durable LogStorage in one SQLite file (WAL, synchronous=FULL, CRC per entry).
 
-Each save is one transaction (one fsync); reads come from an in-memory mirror loaded at open.
+Each save is one transaction (one fsync); log reads come from an in-memory mirror loaded at open,
+snapshot bytes stay on disk in pieces (read and staged chunk by chunk).
 """
 
 from __future__ import annotations
@@ -16,11 +17,28 @@ from pathlib import Path
 import msgspec
 
 from raftoral.errors import StorageError
-from raftoral.raft.types import ConfState, Entry, EntryKind, HardState, Snapshot, SnapshotMeta
-from raftoral.storage.log_mirror import LogMirror, MirroredReads, SavePlan
+from raftoral.raft.types import (
+    ConfState,
+    Entry,
+    EntryKind,
+    HardState,
+    Snapshot,
+    SnapshotChunk,
+    SnapshotMeta,
+    StagedSnapshot,
+)
+from raftoral.storage.log_mirror import (
+    LogMirror,
+    MirroredReads,
+    SavePlan,
+    plan_stage,
+    staged_if_newer,
+)
 
 APPLICATION_ID = 0x5246544C  # "RFTL" in the SQLite header: this file is a raftoral log
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: snapshot data in pieces (snapshot_data), staging of received snapshots
+_PIECE = 1 << 20  # bytes per snapshot_data row written by compact()
+_INSTALLED, _STAGED = 0, 1  # snapshot_data slots
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ENTRY_HEADER = struct.Struct(">qqB")
 _SCHEMA = (
@@ -29,13 +47,22 @@ _SCHEMA = (
     "CREATE TABLE hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL,"
     " vote INTEGER NOT NULL, commit_index INTEGER NOT NULL)",
     "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL,"
-    " term INTEGER NOT NULL, conf BLOB NOT NULL, data BLOB NOT NULL)",
+    " term INTEGER NOT NULL, conf BLOB NOT NULL)",
+    "CREATE TABLE snapshot_data (slot INTEGER NOT NULL, off INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (slot, off))",
+    "CREATE TABLE staging (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL,"
+    " term INTEGER NOT NULL, conf BLOB NOT NULL, source INTEGER NOT NULL, size INTEGER NOT NULL)",
     "INSERT INTO hard_state VALUES (1, 0, 0, 0)",
-    "INSERT INTO snapshot VALUES (1, 0, 0, x'', x'')",
+    "INSERT INTO snapshot VALUES (1, 0, 0, x'')",
+    "INSERT INTO staging VALUES (1, 0, 0, x'', 0, 0)",
     f"PRAGMA application_id = {APPLICATION_ID}",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 _READ_HARD_STATE = "SELECT term, vote, commit_index FROM hard_state"
+_READ_PIECES = (
+    "SELECT off, data FROM snapshot_data WHERE slot = 0 AND off < ? AND off >="
+    " coalesce((SELECT max(off) FROM snapshot_data WHERE slot = 0 AND off <= ?), 0) ORDER BY off"
+)
 _Row = tuple[int, int, int, bytes, int]  # idx, term, kind, data, crc
 
 
@@ -76,6 +103,7 @@ class SqliteStorage(MirroredReads):
         self._conn = self._connect()
         try:
             self._mirror, self.recovered_truncation = self._load()
+            self._staged = _read_staging(self._conn)
         except BaseException:
             self._conn.close()
             raise
@@ -91,9 +119,36 @@ class SqliteStorage(MirroredReads):
         sync: bool = True,
     ) -> None:
         """Store in one transaction; durable on return when `sync`, else at the next sync."""
-        plan = self._mirror.plan_save(hard_state, entries, snapshot)
+        plan = self._mirror.plan_save(hard_state, entries, snapshot, self.staged_snapshot())
         self._commit(lambda db: _write_plan(db, plan), sync)
-        self._mirror.apply(plan)
+        self._mirror.apply(plan.with_snapshot_data(b""))
+        if plan.install_staged:
+            self._staged = None
+
+    def snapshot(self) -> Snapshot:
+        """The latest snapshot, its data read whole from disk."""
+        rows = self._conn.execute(
+            "SELECT data FROM snapshot_data WHERE slot = 0 ORDER BY off"
+        ).fetchall()
+        return Snapshot(self._mirror.snap.meta, b"".join(row[0] for row in rows))
+
+    def snapshot_chunk(self, offset: int, length: int) -> bytes:
+        """Bytes [offset, offset + length) of the snapshot, reading only the pieces they span."""
+        rows = self._conn.execute(_READ_PIECES, (offset + length, offset)).fetchall()
+        if not rows:
+            return b""
+        joined = b"".join(row[1] for row in rows)
+        start = offset - rows[0][0]
+        return joined[start : start + length]
+
+    def staged_snapshot(self) -> StagedSnapshot | None:
+        return staged_if_newer(self._staged, self._mirror.snap.meta.index)
+
+    def stage_snapshot_chunk(self, chunk: SnapshotChunk) -> None:
+        """Stage a received chunk in one synced transaction."""
+        staged, fresh = plan_stage(self._staged, chunk, self._mirror.snap.meta.index)
+        self._commit(lambda db: _write_stage(db, staged, chunk, fresh), sync=True)
+        self._staged = staged
 
     def bootstrap(self, conf: ConfState) -> None:
         """Record the initial configuration in a storage that holds nothing yet."""
@@ -177,6 +232,11 @@ class SqliteStorage(MirroredReads):
             return True
         if app_id != APPLICATION_ID:
             raise self._error("is not a raftoral log (foreign SQLite file); use a new data dir")
+        if version < SCHEMA_VERSION:
+            raise self._error(
+                f"has schema version {version} of an older pre-release raftoral, which this one"
+                f" (schema {SCHEMA_VERSION}) does not migrate; start the node with a new data dir"
+            )
         if version != SCHEMA_VERSION:
             raise self._error(
                 f"has schema version {version}, this raftoral reads {SCHEMA_VERSION};"
@@ -252,9 +312,21 @@ def _crc_ok(row: _Row) -> bool:
 
 
 def _read_snapshot(db: sqlite3.Connection) -> Snapshot:
-    index, term, conf, data = db.execute("SELECT idx, term, conf, data FROM snapshot").fetchone()
+    """The latest snapshot's meta (its data stays on disk)."""
+    index, term, conf = db.execute("SELECT idx, term, conf FROM snapshot").fetchone()
+    return Snapshot(_meta(index, term, conf))
+
+
+def _read_staging(db: sqlite3.Connection) -> StagedSnapshot | None:
+    index, term, conf, source, size = db.execute(
+        "SELECT idx, term, conf, source, size FROM staging"
+    ).fetchone()
+    return StagedSnapshot(_meta(index, term, conf), source, size) if index else None
+
+
+def _meta(index: int, term: int, conf: bytes) -> SnapshotMeta:
     meta_conf = msgspec.msgpack.decode(conf, type=ConfState) if conf else ConfState()
-    return Snapshot(SnapshotMeta(index, term, meta_conf), data)
+    return SnapshotMeta(index, term, meta_conf)
 
 
 def _write_plan(db: sqlite3.Connection, plan: SavePlan) -> None:
@@ -263,7 +335,10 @@ def _write_plan(db: sqlite3.Connection, plan: SavePlan) -> None:
             db.execute("DELETE FROM entries WHERE idx <= ?", (plan.snapshot.meta.index,))
         else:
             db.execute("DELETE FROM entries")
-        _write_snapshot(db, plan.snapshot)
+        if plan.install_staged:
+            _install_staged(db, plan.snapshot.meta)
+        else:
+            _write_snapshot(db, plan.snapshot)
     if plan.truncate_from is not None:
         _delete_from(db, plan.truncate_from)
         db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?)", map(_entry_row, plan.entries))
@@ -276,10 +351,42 @@ def _write_plan(db: sqlite3.Connection, plan: SavePlan) -> None:
 
 
 def _write_snapshot(db: sqlite3.Connection, snap: Snapshot) -> None:
-    meta = snap.meta
+    """The snapshot's meta and its data, in pieces of _PIECE bytes."""
+    _write_meta(db, snap.meta)
+    db.execute("DELETE FROM snapshot_data WHERE slot = ?", (_INSTALLED,))
+    data = snap.data
+    pieces = ((_INSTALLED, off, data[off : off + _PIECE]) for off in range(0, len(data), _PIECE))
+    db.executemany("INSERT INTO snapshot_data VALUES (?, ?, ?)", pieces)
+
+
+def _install_staged(db: sqlite3.Connection, meta: SnapshotMeta) -> None:
+    """The staged pieces become the snapshot's data, inside the database (no bytes in memory)."""
+    _write_meta(db, meta)
+    db.execute("DELETE FROM snapshot_data WHERE slot = ?", (_INSTALLED,))
+    db.execute("UPDATE snapshot_data SET slot = ? WHERE slot = ?", (_INSTALLED, _STAGED))
+    db.execute("UPDATE staging SET idx = 0, term = 0, conf = x'', source = 0, size = 0")
+
+
+def _write_meta(db: sqlite3.Connection, meta: SnapshotMeta) -> None:
     db.execute(
-        "UPDATE snapshot SET idx = ?, term = ?, conf = ?, data = ?",
-        (meta.index, meta.term, msgspec.msgpack.encode(meta.conf), snap.data),
+        "UPDATE snapshot SET idx = ?, term = ?, conf = ?",
+        (meta.index, meta.term, msgspec.msgpack.encode(meta.conf)),
+    )
+
+
+def _write_stage(
+    db: sqlite3.Connection, staged: StagedSnapshot, chunk: SnapshotChunk, fresh: bool
+) -> None:
+    if fresh:
+        db.execute("DELETE FROM snapshot_data WHERE slot = ?", (_STAGED,))
+    if chunk.data:
+        db.execute(
+            "INSERT INTO snapshot_data VALUES (?, ?, ?)", (_STAGED, chunk.offset, chunk.data)
+        )
+    meta = staged.meta
+    db.execute(
+        "UPDATE staging SET idx = ?, term = ?, conf = ?, source = ?, size = ?",
+        (meta.index, meta.term, msgspec.msgpack.encode(meta.conf), staged.source, staged.size),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from raftoral.raft.config import RaftConfig
 from raftoral.raft.core import RaftCore
 from raftoral.raft.types import ConfState, Entry, HardState, Message, MsgType, Ready, Role
@@ -55,10 +57,26 @@ def new_core(
     return core_class(config, storage, FixedRng(rng_extra), applied=applied)
 
 
+def save_ready(storage: MemoryStorage, rd: Ready) -> None:
+    """Step 2 and 3 of the Ready contract: stage the snapshot chunks, then one save()."""
+    for chunk in rd.snapshot_chunks:
+        storage.stage_snapshot_chunk(chunk)
+    storage.save(rd.hard_state, rd.entries, rd.snapshot, sync=rd.must_sync)
+
+
+def encode_state(entries: list[Entry]) -> bytes:
+    """The test state machine's snapshot: its applied entries."""
+    return msgspec.msgpack.encode(entries)
+
+
+def decode_state(data: bytes) -> list[Entry]:
+    return msgspec.msgpack.decode(data, type=list[Entry]) if data else []
+
+
 def persist(core: RaftCore, storage: MemoryStorage) -> tuple[Ready, list[Message]]:
     """Take one Ready, persist it, advance; returns it and all its messages in send order."""
     rd = core.ready()
-    storage.save(rd.hard_state, rd.entries, rd.snapshot, sync=rd.must_sync)
+    save_ready(storage, rd)
     core.advance(rd)
     return rd, [*rd.messages, *rd.messages_after_persist]
 
@@ -110,7 +128,9 @@ class Network:
         self.cut: set[tuple[int, int]] = set()
         self.drop: Callable[[Message], bool] = lambda m: False
         self.applied: dict[int, list[Entry]] = {i: [] for i in ids}
+        self.readies: dict[int, list[Ready]] = {i: [] for i in ids}
         self.sent: list[Message] = []
+        self.cfg = cfg
 
     def cut_between(self, a: int, b: int) -> None:
         self.cut |= {(a, b), (b, a)}
@@ -131,17 +151,45 @@ class Network:
 
     def log_terms(self, node: int) -> list[int]:
         core = self.cores[node]
-        return [core._log.term(i) for i in range(1, core.last_index + 1)]
+        return [core.log_term(i) for i in range(1, core.last_index + 1)]
 
     def process(self, node: int) -> None:
         core, storage = self.cores[node], self.storages[node]
         while core.has_ready():
             rd = core.ready()
+            self.readies[node].append(rd)
             self.send(rd.messages)
-            storage.save(rd.hard_state, rd.entries, rd.snapshot, sync=rd.must_sync)
+            save_ready(storage, rd)
             self.send(rd.messages_after_persist)
+            if rd.snapshot is not None:
+                self.applied[node] = decode_state(storage.snapshot().data)
             self.applied[node].extend(rd.committed_entries)
             core.advance(rd)
+
+    def compact(self, node: int) -> int:
+        """Snapshot node's state machine at its applied index and compact its log there."""
+        core = self.cores[node]
+        index = core.applied_index
+        applied = [e for e in self.applied[node] if e.index <= index]
+        self.storages[node].compact(index, encode_state(applied), core.conf_at(index))
+        return index
+
+    def add_node(self, node: int, **cfg: object) -> RaftCore:
+        """A new node with an empty storage (not bootstrapped), wired into the network."""
+        self.storages[node] = MemoryStorage()
+        self.cores[node] = new_core(node, (), self.storages[node], **{**self.cfg, **cfg})
+        self.applied[node] = []
+        self.readies[node] = []
+        return self.cores[node]
+
+    def restart(self, node: int) -> RaftCore:
+        """Crash (losing unsynced writes) and rebuild the core from storage; the state machine
+        is rebuilt from the snapshot (the committed log is re-applied through Readies)."""
+        storage = self.storages[node]
+        storage.crash()
+        self.cores[node] = new_core(node, (), storage, rng_extra=node, **self.cfg)
+        self.applied[node] = decode_state(storage.snapshot().data)
+        return self.cores[node]
 
     def run(self, rounds: int) -> bool:
         """Up to `rounds` rounds of (process every node, deliver the queue); True once quiet."""
