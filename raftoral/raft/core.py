@@ -441,9 +441,16 @@ class RaftCore:
             self._campaign(pre_vote=self._cfg.pre_vote)
 
     def _promotable(self) -> bool:
-        """May campaign: a voter of its configuration, not in the middle of installing a
-        snapshot. Learners, removed nodes and nodes with no configuration yet never campaign."""
-        return self._id in self._voters and self._log.pending_snapshot is None
+        """May campaign: not in the middle of installing a snapshot, and a voter of its latest
+        configuration or of the committed one. A voter whose removal is appended but not yet
+        committed may still be needed to elect a leader (dissertation §4.2.2; simulator seed
+        256): it campaigns without counting its own vote. Learners, nodes whose removal is
+        committed and nodes with no configuration yet never campaign."""
+        if self._log.pending_snapshot is not None:
+            return False
+        if self._id in self._voters:
+            return True
+        return self._id in self._confs.conf_at(self._log.committed).voters
 
     def _tick_heartbeat(self) -> None:
         self._heartbeat_elapsed += 1
@@ -617,6 +624,11 @@ class RaftCore:
             log.commit_to(meta.index)  # we have it all already: no transfer needed
             self._send(Message(MsgType.APP_RESP, msg.sender, self._id, self._term,
                                index=log.committed))
+            return
+        if self._install is not None:
+            # An install waits for the next Ready; a chunk staged in the same Ready would replace
+            # its staged bytes before the install saves them (simulator seed 528). Drop it: the
+            # leader resends after a heartbeat round.
             return
         receiver = self._receiver
         before = receiver.size

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from raftoral.raft.storage import LogStorage
-from raftoral.raft.types import SnapshotChunk, SnapshotMeta
+from raftoral.raft.types import SnapshotChunk, SnapshotMeta, StagedSnapshot
 
 
 class SnapshotStats(msgspec.Struct):
@@ -63,12 +63,17 @@ class SnapshotSender:
 
 class SnapshotReceiver:
     """The follower's side: the transfer being staged, its size (durable or in a pending Ready)
-    and the accepted chunks not yet handed to the driver."""
+    and the accepted chunks not yet handed to the driver.
 
-    __slots__ = ("_key", "_storage", "pending", "size")
+    `_staging` is what the storage holds once every chunk handed out so far is staged: read
+    from storage only at construction, since chunks of a Ready not yet persisted are not in
+    storage yet (a chunk of another transfer arriving in between must not make us forget them).
+    """
+
+    __slots__ = ("_key", "_staging", "pending", "size")
 
     def __init__(self, storage: LogStorage) -> None:
-        self._storage = storage
+        self._staging: StagedSnapshot | None = storage.staged_snapshot()
         self._key: tuple[SnapshotMeta, int] | None = None
         self.size = 0
         self.pending: list[SnapshotChunk] = []
@@ -78,7 +83,7 @@ class SnapshotReceiver:
         `size`). A chunk of another transfer at offset 0 starts over (replaces the staging)."""
         key = (chunk.meta, chunk.source)
         if key != self._key:
-            staged = self._storage.staged_snapshot()
+            staged = self._staging
             same = staged is not None and (staged.meta, staged.source) == key
             self._key, self.size = key, staged.size if staged is not None and same else 0
         if chunk.offset > self.size:
@@ -88,6 +93,7 @@ class SnapshotReceiver:
             data = chunk.data[skip:]
             self.pending.append(SnapshotChunk(chunk.meta, chunk.source, self.size, data))
             self.size += len(data)
+            self._staging = StagedSnapshot(chunk.meta, chunk.source, self.size)
         return True
 
     def take_pending(self) -> tuple[SnapshotChunk, ...]:
@@ -95,6 +101,7 @@ class SnapshotReceiver:
         return chunks
 
     def forget(self) -> None:
-        """The transfer was installed (or abandoned): the next chunk re-reads the storage."""
+        """The transfer was installed (its staging is obsolete once the snapshot is saved)."""
         self._key = None
         self.size = 0
+        self._staging = None

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from raftoral.sim.simulation import FAULT_STATS, SimResult, run_seed
+from raftoral.sim.simulation import ACTION_STATS, FAULT_STATS, SimResult, run_seed
 
 
 def parse_seeds(text: str) -> range:
@@ -97,6 +97,8 @@ def _summarise(console: Console, results: list[SimResult], elapsed: float) -> No
         ("faults injected", f"{sum(r.faults for r in results):,}"),
         *((f"  {name}", f"{stats[name]:,}") for name in FAULT_STATS),
         ("restarts", f"{stats['restarts']:,}"),
+        ("core II actions", ""),
+        *((f"  {name}", f"{stats[name]:,}") for name in ACTION_STATS),
         ("proposals accepted", f"{stats['proposals_accepted']:,}"),
         ("wall time", f"{elapsed:.1f} s"),
         ("seeds/s", f"{len(results) / elapsed:.1f}" if elapsed else "-"),

@@ -55,8 +55,9 @@ class Client:
 
     def submit(self, data: bytes) -> Proposal | None:
         """Propose `data` to the believed leader (a random node if none); the accepted proposal."""
-        node_id = self._leader or self._rng.randint(1, len(self._cluster.nodes))
-        node = self._cluster.node(node_id)
+        cluster = self._cluster
+        node_id = self._leader if cluster.has(self._leader) else self._rng.choice(cluster.ids())
+        node = cluster.node(node_id)
         if not node.up:
             self._leader = 0
             self._stats["proposals_to_down_node"] += 1

@@ -1,12 +1,13 @@
-"""The simulated cluster: N nodes wired to one faulty network, with crash and restart by id.
+"""The simulated cluster: nodes wired to one faulty network; crash, restart, join and retire.
 
-Nodes are kept in id order, so every iteration over them is deterministic.
+Nodes are kept in id order (new ids only grow), so every iteration is deterministic.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 
 from raftoral.raft.config import RaftConfig
 from raftoral.raft.types import Message, Role
@@ -16,13 +17,17 @@ from raftoral.sim.node import CoreFactory, NodeEnv, NodeObserver, SimNode
 
 TICK_MS = 10
 
+ConfigFactory = Callable[[int], RaftConfig]
+
 
 class Cluster:
-    """Owns the nodes and the network; node ids are 1..n."""
+    """Owns the running nodes and the network. The first nodes have ids 1..n and are bootstrapped
+    with all of them as voters; nodes that join later get fresh ids and an empty storage."""
 
     def __init__(
         self,
-        configs: list[RaftConfig],
+        size: int,
+        make_config: ConfigFactory,
         queue: EventQueue,
         *,
         observer: NodeObserver,
@@ -30,27 +35,66 @@ class Cluster:
         node_rng: random.Random,
         net_rng: random.Random,
         fsync_max: int,
+        snapshot_pad: int,
         stats: Counter[str],
     ) -> None:
         self._rng = node_rng
         self._stats = stats
+        self._make_config = make_config
         self.network = Network(queue, net_rng, self._deliver, stats)
-        env = NodeEnv(queue, self.network.send, observer, core_factory, node_rng, fsync_max, stats)
-        voters = tuple(config.node_id for config in configs)
-        self.nodes = [
-            SimNode(config, voters, TICK_MS + node_rng.randint(-1, 1), env) for config in configs
-        ]
+        self._env = NodeEnv(
+            queue,
+            self.network.send,
+            observer,
+            core_factory,
+            node_rng,
+            fsync_max,
+            stats,
+            snapshot_pad,
+        )
+        voters = tuple(range(1, size + 1))
+        self._nodes = {i: self._new_node(i, voters) for i in voters}
+        self.next_id = size + 1
+
+    @property
+    def nodes(self) -> list[SimNode]:
+        """The running (not retired) nodes, in id order."""
+        return list(self._nodes.values())
+
+    def ids(self) -> list[int]:
+        return list(self._nodes)
 
     def node(self, node_id: int) -> SimNode:
-        return self.nodes[node_id - 1]
+        return self._nodes[node_id]
+
+    def has(self, node_id: int) -> bool:
+        return node_id in self._nodes
 
     def start(self) -> None:
         for node in self.nodes:
             node.start(phase=self._rng.randint(1, TICK_MS))
 
+    def join(self) -> SimNode:
+        """Start a new node with a fresh id and an empty storage (it learns the configuration
+        from the leader's log or snapshot)."""
+        node = self._new_node(self.next_id, None)
+        self.next_id += 1
+        self._nodes[node.id] = node
+        node.start(phase=self._rng.randint(1, TICK_MS))
+        return node
+
+    def retire(self, node_id: int) -> None:
+        """Stop a node for good (it was removed from the configuration); its id is not reused."""
+        self._stats["nodes_retired"] += 1
+        self._nodes.pop(node_id).crash()
+        self.network.crashed(node_id)
+
     def crash(self, node_id: int) -> None:
+        node = self.node(node_id)
         self._stats["crashes"] += 1
-        self.node(node_id).crash()
+        if node.storage.staged_snapshot() is not None:
+            self._stats["crashes_mid_transfer"] += 1
+        node.crash()
         self.network.crashed(node_id)
 
     def restart(self, node_id: int) -> None:
@@ -66,6 +110,13 @@ class Cluster:
         ]
         return self.node(max(leaders)[1]) if leaders else None
 
+    def _new_node(self, node_id: int, voters: tuple[int, ...] | None) -> SimNode:
+        tick_ms = TICK_MS + self._rng.randint(-1, 1)
+        return SimNode(self._make_config(node_id), voters, tick_ms, self._env)
+
     def _deliver(self, msg: Message) -> None:
-        if 1 <= msg.to <= len(self.nodes):
-            self.node(msg.to).receive(msg)
+        node = self._nodes.get(msg.to)
+        if node is not None:
+            node.receive(msg)
+        else:
+            self._stats["msg_to_retired_node"] += 1

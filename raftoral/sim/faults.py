@@ -32,6 +32,13 @@ class FaultProfile:
     heartbeat_tick: int
     max_inflight_msgs: int
     max_size_per_msg: int
+    # Raft core II (all off by default, so hand-made profiles opt in):
+    compact_every: int = 0  # a random node compacts its log at its applied index
+    snapshot_pad: int = 0  # extra bytes in state machine snapshots (more chunks per transfer)
+    max_snapshot_chunk: int = 1 << 20
+    snapshot_window: int = 4
+    member_every: int = 0  # a membership change or leadership transfer
+    read_every: int = 0  # a ReadIndex read on a random node
 
 
 def draw_profile(rng: random.Random) -> FaultProfile:
@@ -57,6 +64,12 @@ def draw_profile(rng: random.Random) -> FaultProfile:
         heartbeat_tick=rng.choice((1, 2, 3)),
         max_inflight_msgs=rng.choice((1, 4, 256)),
         max_size_per_msg=rng.choice((1, 64, 1 << 20)),
+        compact_every=rng.choice((0, 30, 100, 400)),
+        snapshot_pad=rng.choice((0, 300, 2000)),
+        max_snapshot_chunk=rng.choice((16, 128, 1 << 20)),
+        snapshot_window=rng.choice((1, 4)),
+        member_every=rng.choice((0, 100, 300)),
+        read_every=rng.choice((0, 10, 40)),
     )
 
 
@@ -120,7 +133,7 @@ class Nemesis:
 
     def _pick_links(self) -> list[tuple[int, int]]:
         """Directed links to cut: an isolated node, a split into two sides, or one-way cuts."""
-        ids = [node.id for node in self._cluster.nodes]
+        ids = self._cluster.ids()
         kind = self._rng.choice(("isolate", "split", "one_way"))
         self._stats[f"partition_{kind}"] += 1
         if kind == "one_way":
@@ -139,6 +152,15 @@ class Nemesis:
             return leader.id
         return self._rng.choice(ids)
 
+    def _pick_victim(self, up: list[int]) -> int:
+        """A node receiving a snapshot a third of the time (a crash mid-transfer), else as
+        _pick_node."""
+        nodes = self._cluster.nodes
+        receiving = [n.id for n in nodes if n.up and n.storage.staged_snapshot() is not None]
+        if receiving and self._rng.random() < 0.33:
+            return self._rng.choice(receiving)
+        return self._pick_node(up)
+
     def _heal(self, gen: int) -> None:
         if gen == self._partition_gen:
             self._cluster.network.heal()
@@ -148,7 +170,7 @@ class Nemesis:
             return
         up = [node.id for node in self._cluster.nodes if node.up]
         if up:
-            victim = self._pick_node(up)
+            victim = self._pick_victim(up)
             self._cluster.crash(victim)
             self._queue.schedule(
                 self._outage(), f"restart n{victim}", lambda: self._restart(victim)
@@ -156,5 +178,6 @@ class Nemesis:
         self._schedule("crash", self._profile.crash_every, self._crash)
 
     def _restart(self, node_id: int) -> None:
-        if self._active and not self._cluster.node(node_id).up:
+        cluster = self._cluster
+        if self._active and cluster.has(node_id) and not cluster.node(node_id).up:
             self._cluster.restart(node_id)

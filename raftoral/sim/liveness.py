@@ -7,20 +7,33 @@ from __future__ import annotations
 
 from collections import Counter
 
+from raftoral.errors import ProposalDropped
+from raftoral.raft.types import Entry
 from raftoral.sim.clock import EventQueue
 from raftoral.sim.cluster import Cluster
+from raftoral.sim.conf_watch import ConfWatch
+from raftoral.sim.node import SimNode
 
 PROBE_MS = 50  # how often the probe looks for a leader and proposes afresh
 
 
 class LivenessProbe:
-    """Every PROBE_MS: done if an earlier probe entry is applied on all nodes, else propose one
-    more on the current leader (if any)."""
+    """Every PROBE_MS: done if an earlier probe entry is applied on every member of the committed
+    configuration, else propose one more on the current leader (if any)."""
 
-    def __init__(self, cluster: Cluster, queue: EventQueue, stats: Counter[str]) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        queue: EventQueue,
+        stats: Counter[str],
+        confs: ConfWatch,
+        committed: dict[int, Entry],
+    ) -> None:
         self._cluster = cluster
         self._queue = queue
         self._stats = stats
+        self._confs = confs
+        self._committed = committed
         self._probes: list[tuple[int, int]] = []  # (index, term) of accepted probe entries
         self.done = False
 
@@ -33,15 +46,23 @@ class LivenessProbe:
             return
         leader = self._cluster.leader()
         if leader is not None:
-            self._stats["liveness_probes"] += 1
-            self._probes.append(leader.propose(b"probe-%d" % len(self._probes)))
+            try:
+                self._probes.append(leader.propose(b"probe-%d" % len(self._probes)))
+                self._stats["liveness_probes"] += 1
+            except ProposalDropped:  # a leadership transfer is under way
+                self._stats["liveness_probes_dropped"] += 1
         self._queue.schedule(PROBE_MS, "liveness probe", self._probe)
 
+    def members(self) -> list[SimNode]:
+        """The running nodes of the committed configuration (those that must catch up)."""
+        members = self._confs.members()
+        return [node for node in self._cluster.nodes if node.id in members]
+
     def _applied_everywhere(self, index: int, term: int) -> bool:
-        return all(
-            len(node.applied) >= index and node.applied[index - 1].term == term
-            for node in self._cluster.nodes
-        )
+        entry = self._committed.get(index)
+        if entry is None or entry.term != term:
+            return False
+        return all(node.sm.index >= index for node in self.members())
 
     def describe(self) -> str:
         """Where each node stands, for the failure report."""
@@ -52,5 +73,6 @@ class LivenessProbe:
             if core is not None:
                 state = f"{core.role.name} t{core.term} last {core.last_index} "
                 state += f"commit {core.commit_index}"
-            parts.append(f"n{node.id} {state} applied {len(node.applied)}")
+            parts.append(f"n{node.id} {state} applied {node.sm.index}")
+        parts.append(f"committed config {self._confs.committed}")
         return "; ".join(parts)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from raftoral.raft.types import Message
+from raftoral.raft.types import Message, MsgType
 from raftoral.sim.clock import EventQueue
 
 
@@ -31,6 +31,10 @@ def describe(msg: Message) -> str:
         f"{msg.type.name} {msg.sender}->{msg.to} t{msg.term} i{msg.index} "
         f"lt{msg.log_term} c{msg.commit} n{len(msg.entries)}"
     )
+    if msg.type in (MsgType.SNAP, MsgType.SNAP_RESP):
+        snap = msg.snapshot
+        size, meta = (len(snap.data), snap.meta.index) if snap is not None else (0, msg.index)
+        text += f" m{meta} o{msg.offset} b{size}" + (" done" if msg.done else "")
     return text + " rej" if msg.reject else text
 
 

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 from raftoral.raft.config import RaftConfig
 from raftoral.raft.core import RaftCore
+from raftoral.raft.types import ConfState
 from raftoral.sim.client import Client
 from raftoral.sim.clock import Action, EventQueue
 from raftoral.sim.cluster import Cluster
+from raftoral.sim.compaction import Compactor
 from raftoral.sim.faults import FaultProfile, Nemesis, draw_profile
 from raftoral.sim.invariants import Checker, InvariantViolation, Violation
 from raftoral.sim.liveness import LivenessProbe
+from raftoral.sim.membership import Reconfigurer
 from raftoral.sim.node import CoreFactory
+from raftoral.sim.reads import Reader
 from raftoral.sim.trace import Sink, Trace
 
 # After healing, a fresh proposal must be applied on every node within LIVENESS_MS plus
@@ -35,6 +39,25 @@ FAULT_STATS = (
     "partition_split",
     "partition_one_way",
     "crashes",
+    "crashes_mid_transfer",
+)
+# Raft core II actions in the mix (reported beside the faults).
+ACTION_STATS = (
+    "compactions",
+    "snapshots_installed",
+    "snapshot_chunks_staged",
+    "restarts_mid_transfer",
+    "conf_add_learner",
+    "conf_add_voter",
+    "conf_promote",
+    "conf_remove_learner",
+    "conf_remove_follower",
+    "conf_remove_leader",
+    "conf_rejected",
+    "nodes_retired",
+    "transfers",
+    "reads_invoked",
+    "reads_served",
 )
 
 
@@ -109,27 +132,34 @@ class Simulation:
         sink: Sink | None,
     ) -> None:
         master = random.Random(seed)
-        profile_rng, net_rng, node_rng, nemesis_rng, client_rng = (
-            random.Random(master.getrandbits(64)) for _ in range(5)
-        )
-        self.seed, self.steps = seed, steps
+        streams = [random.Random(master.getrandbits(64)) for _ in range(8)]
+        profile_rng, net_rng, node_rng, nemesis_rng, client_rng = streams[:5]
+        compact_rng, member_rng, read_rng = streams[5:]
+        self.seed, self.steps, self.size = seed, steps, nodes
         self.profile = profile or draw_profile(profile_rng)
         self.queue = EventQueue()
         self.stats: Counter[str] = Counter()
         self.trace = Trace(sink=sink)
-        self.checker = Checker()
+        self.checker = Checker(ConfState(voters=tuple(range(1, nodes + 1))))
         self.cluster = Cluster(
-            [self._config(i) for i in range(1, nodes + 1)],
+            nodes,
+            self._config,
             self.queue,
             observer=self.checker,
             core_factory=core_factory,
             node_rng=node_rng,
             net_rng=net_rng,
             fsync_max=self.profile.fsync_max,
+            snapshot_pad=self.profile.snapshot_pad,
             stats=self.stats,
         )
-        self.nemesis = Nemesis(self.cluster, self.queue, self.profile, nemesis_rng, self.stats)
-        self.client = Client(self.cluster, self.queue, client_rng, self.checker, self.stats)
+        queue, stats, cluster = self.queue, self.stats, self.cluster
+        self.nemesis = Nemesis(cluster, queue, self.profile, nemesis_rng, stats)
+        self.client = Client(cluster, queue, client_rng, self.checker, stats)
+        self.compactor = Compactor(cluster, queue, compact_rng, stats)
+        confs = self.checker.confs
+        self.members = Reconfigurer(cluster, queue, member_rng, confs, stats, nodes + 2)
+        self.reader = Reader(cluster, queue, read_rng, self.checker.reads, stats)
 
     def _config(self, node_id: int) -> RaftConfig:
         p = self.profile
@@ -140,23 +170,38 @@ class Simulation:
             check_quorum=p.check_quorum,
             max_inflight_msgs=p.max_inflight_msgs,
             max_size_per_msg=p.max_size_per_msg,
+            max_snapshot_chunk=p.max_snapshot_chunk,
+            snapshot_window=p.snapshot_window,
         )
 
     def run(self) -> SimResult:
         violation = None
         try:
             self._guarded(self.cluster.start)
-            self.nemesis.start()
-            self.client.start(self.profile.propose_every)
+            self._start_chaos()
             for _ in range(self.steps):
                 self._step()
-            self.nemesis.stop()
-            self.client.stop()
-            self._await_liveness()
-            self.checker.check_final(self.cluster.nodes)
+            self._stop_chaos()
+            probe = self._await_liveness()
+            self.checker.check_final(probe.members())
         except InvariantViolation as exc:
             violation = exc.violation
         return self._result(violation)
+
+    def _start_chaos(self) -> None:
+        p = self.profile
+        self.nemesis.start()
+        self.client.start(p.propose_every)
+        self.compactor.start(p.compact_every)
+        self.members.start(p.member_every)
+        self.reader.start(p.read_every)
+
+    def _stop_chaos(self) -> None:
+        self.nemesis.stop()
+        self.client.stop()
+        self.compactor.stop()
+        self.members.stop()
+        self.reader.stop()
 
     def _step(self) -> None:
         event = self.queue.pop()
@@ -175,11 +220,13 @@ class Simulation:
             raise InvariantViolation("core_exception", detail) from exc
         self.checker.check(self.cluster.nodes)
 
-    def _await_liveness(self) -> None:
-        """After healing, a leader must emerge and a fresh proposal be applied on every node."""
+    def _await_liveness(self) -> LivenessProbe:
+        """After healing, a leader must emerge and a fresh proposal be applied on every member
+        of the committed configuration."""
         bound = LIVENESS_MS + BACKLOG_MS * self._backlog()
         deadline = self.queue.now + bound
-        probe = LivenessProbe(self.cluster, self.queue, self.stats)
+        confs, committed = self.checker.confs, self.checker.committed
+        probe = LivenessProbe(self.cluster, self.queue, self.stats, confs, committed)
         probe.start()
         while not probe.done:
             if self.queue.now > deadline:
@@ -189,22 +236,23 @@ class Simulation:
                     f"of healing; {probe.describe()}",
                 )
             self._step()
+        return probe
 
     def _backlog(self) -> int:
         """Entries between the lowest applied index and the longest log."""
         longest = max(node.storage.last_index() for node in self.cluster.nodes)
-        return longest - min(len(node.applied) for node in self.cluster.nodes)
+        return longest - min(node.sm.index for node in self.cluster.nodes)
 
     def _result(self, violation: Violation | None) -> SimResult:
         return SimResult(
             seed=self.seed,
-            nodes=len(self.cluster.nodes),
+            nodes=self.size,
             steps=self.steps,
             violation=violation,
             events=self.trace.count,
             virtual_ms=self.queue.now,
             checks=self.checker.checks,
             digest=self.trace.digest(),
-            stats=dict(sorted(self.stats.items())),
+            stats={**dict(sorted(self.stats.items())), "reads_served": self.checker.reads.served},
             recent=list(self.trace.recent),
         )

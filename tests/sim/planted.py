@@ -6,7 +6,8 @@ The simulator's checker must catch each of them; see test_planted_bugs.py.
 from __future__ import annotations
 
 from raftoral.raft.core import RaftCore
-from raftoral.raft.types import Message, MsgType
+from raftoral.raft.read_only import ReadRequest
+from raftoral.raft.types import Message, MsgType, Role
 from raftoral.sim.faults import FaultProfile
 from raftoral.sim.network import LinkFaults
 
@@ -50,4 +51,38 @@ FIGURE_8 = FaultProfile(
     heartbeat_tick=2,
     max_inflight_msgs=4,
     max_size_per_msg=1,
+)
+
+
+class UnconfirmedReadCore(RaftCore):
+    """Answers ReadIndex at once from its commit index, without confirming leadership by a
+    heartbeat round: a deposed leader in a minority serves stale reads."""
+
+    def _read(self, request: ReadRequest) -> None:
+        self._answer_reads([ReadRequest(self._log.committed, request.context, request.sender)])
+
+
+class EagerConfChangeCore(RaftCore):
+    """Proposes a configuration change while the previous one is still uncommitted."""
+
+    def _check_conf_change_allowed(self) -> None:
+        if self._role != Role.LEADER:
+            super()._check_conf_change_allowed()
+
+
+# A leader is often cut off (without check-quorum it keeps leading a minority) while clients
+# write and read a lot: the conditions for a stale read.
+STALE_READS = FaultProfile(
+    links=LinkFaults(loss=0.01, max_delay=3),
+    partition_every=150,
+    crash_every=0,
+    propose_every=5,
+    max_outage=300,
+    fsync_max=2,
+    pre_vote=True,
+    check_quorum=False,
+    heartbeat_tick=1,
+    max_inflight_msgs=256,
+    max_size_per_msg=1 << 20,
+    read_every=5,
 )

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from raftoral.raft.types import ConfState, Entry, Role
+from raftoral.raft.types import ConfState, Entry, EntryKind, Role, SnapshotMeta
 from raftoral.sim.invariants import Checker, InvariantViolation, Proposal
+from raftoral.sim.reads import ReadChecker
+from raftoral.sim.state_machine import SimStateMachine
 from raftoral.storage.memory import MemoryStorage
 
 
@@ -28,7 +30,7 @@ class FakeNode:
     id: int
     incarnation: int = 1
     storage: MemoryStorage = field(default_factory=MemoryStorage)
-    applied: list[Entry] = field(default_factory=list)
+    sm: SimStateMachine = field(default_factory=SimStateMachine)
     core: FakeCore = field(default_factory=FakeCore)
 
     def __post_init__(self) -> None:
@@ -39,13 +41,13 @@ class FakeNode:
         return self.storage.term(index) if index <= last else 0
 
     def write(self, checker: Checker, *entries: Entry, role: Role = Role.FOLLOWER) -> None:
-        checker.on_write(self.as_node(), role, self.core.term, entries)
+        checker.on_write(self.as_node(), role, self.core.term, entries, None)
         self.storage.save(None, entries)
         self.core.last_index = self.storage.last_index()
 
     def apply(self, checker: Checker, entry: Entry) -> None:
         checker.on_apply(self.as_node(), entry)
-        self.applied.append(entry)
+        self.sm.apply(entry)
 
     def as_node(self) -> Any:
         return self
@@ -170,3 +172,55 @@ def test_leader_log_may_not_shrink() -> None:
     a.core.last_index = 3
     with violated("leader_append_only"):
         checker.check([a.as_node()])
+
+
+def conf_entry(index: int, term: int) -> Entry:
+    return Entry(term, index, EntryKind.CONF_CHANGE, b"")
+
+
+def test_at_most_one_conf_change_pending_in_a_leaders_log() -> None:
+    checker, a = Checker(), FakeNode(1)
+    a.core.term = 1
+    a.write(checker, E(1, 1), conf_entry(2, 1), role=Role.LEADER)
+    lead(checker, a, term=1)  # one pending change is fine
+    a.write(checker, conf_entry(3, 1), role=Role.LEADER)
+    with violated("conf_change_pending"):
+        checker.check([a.as_node()])
+
+
+def test_a_restored_state_must_equal_the_applied_prefix() -> None:
+    checker, a, b = Checker(), FakeNode(1), FakeNode(2)
+    a.write(checker, E(1, 1, b"x"), E(2, 1, b"y"))
+    lead(checker, a, term=1, commit=2)
+    a.apply(checker, E(1, 1, b"x"))
+    a.apply(checker, E(2, 1, b"y"))
+    meta = SnapshotMeta(2, 1, ConfState((1, 2, 3)))
+    b.sm = SimStateMachine.restore(a.sm.snapshot(pad=100))
+    checker.on_restore(b.as_node(), meta)  # the same state: fine
+    wrong = SimStateMachine()
+    wrong.apply(E(1, 1, b"x"))
+    wrong.apply(E(2, 1, b"other"))
+    b.sm = SimStateMachine.restore(wrong.snapshot())
+    with violated("snapshot_state"):
+        checker.on_restore(b.as_node(), meta)
+
+
+def test_damaged_snapshot_bytes_are_reported() -> None:
+    sm = SimStateMachine()
+    sm.apply(E(1, 1, b"x"))
+    data = sm.snapshot(pad=64)
+    assert SimStateMachine.restore(data).corrupt is None
+    assert SimStateMachine.restore(data).digest == sm.digest
+    assert SimStateMachine.restore(data[:-1] + b"?").corrupt is not None
+    assert SimStateMachine.restore(data[:10]).corrupt is not None
+
+
+def test_a_read_may_not_miss_an_acknowledged_write_or_an_earlier_read() -> None:
+    reads = ReadChecker()
+    reads.acknowledged(5)
+    reads.invoked(b"r1", node=1, now=10)
+    reads.answered(2, b"r1", 7)
+    reads.answered(2, b"r1", 1)  # a repeated answer of a finished read is ignored
+    reads.invoked(b"r2", node=3, now=20)  # after r1 returned 7
+    with violated("linearizable_read"):
+        reads.answered(3, b"r2", 6)

@@ -4,6 +4,8 @@ and a fresh proposal is applied on every node within the simulator's bound, even
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from raftoral.sim.faults import FaultProfile
@@ -23,15 +25,25 @@ BRUTAL = FaultProfile(
     heartbeat_tick=1,
     max_inflight_msgs=1,
     max_size_per_msg=1,
+    compact_every=30,
+    snapshot_pad=500,
+    max_snapshot_chunk=16,
+    snapshot_window=1,
+    member_every=100,
+    read_every=10,
 )
 
 
 @pytest.mark.parametrize("nodes", [3, 5])
 def test_recovers_after_brutal_chaos(nodes: int) -> None:
+    totals: Counter[str] = Counter()
     for seed in range(15):
         result = run_seed(seed, nodes=nodes, steps=5000, profile=BRUTAL)
         assert result.ok, result.report()
         assert result.stats["crashes"] > 0 and result.stats["liveness_probes"] > 0
+        totals.update(result.stats)
+    for name in ("snapshots_installed", "crashes_mid_transfer", "conf_add_learner", "reads_served"):
+        assert totals[name] > 0, name
 
 
 @pytest.mark.parametrize("pre_vote", [False, True])

@@ -7,7 +7,15 @@ from __future__ import annotations
 from raftoral.sim.faults import FaultProfile
 from raftoral.sim.node import CoreFactory
 from raftoral.sim.simulation import SimResult, run_seed
-from tests.sim.planted import FIGURE_8, DoubleVoteCore, NoElectionCore, OldTermCommitCore
+from tests.sim.planted import (
+    FIGURE_8,
+    STALE_READS,
+    DoubleVoteCore,
+    EagerConfChangeCore,
+    NoElectionCore,
+    OldTermCommitCore,
+    UnconfirmedReadCore,
+)
 
 
 def first_failure(
@@ -43,8 +51,23 @@ def test_no_election_breaks_liveness() -> None:
     assert result.violation.invariant == "liveness"
 
 
+def test_unconfirmed_read_index_returns_a_stale_read() -> None:
+    result = first_failure(UnconfirmedReadCore, range(60), steps=5000, profile=STALE_READS)
+    assert result.violation is not None
+    assert result.violation.invariant == "linearizable_read", result.report()
+    assert "older than index" in result.violation.detail
+
+
+def test_second_pending_conf_change_is_caught() -> None:
+    result = first_failure(EagerConfChangeCore, range(60), steps=3000)
+    assert result.violation is not None
+    assert result.violation.invariant == "conf_change_pending", result.report()
+
+
 def test_the_correct_core_passes_the_same_seeds() -> None:
     """The planted-bug seeds are not simply hostile: the real core passes them."""
     for seed in range(5):
         assert run_seed(seed, steps=20000, profile=FIGURE_8).ok
+        assert run_seed(seed, steps=5000, profile=STALE_READS).ok
+        assert run_seed(seed, steps=3000).ok
     assert run_seed(3, steps=500).ok

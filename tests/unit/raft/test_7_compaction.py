@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from raftoral.errors import CompactedError
+from raftoral.raft.snapshot_transfer import SnapshotReceiver
 from raftoral.raft.types import (
     ConfChange,
     ConfChangeType,
@@ -14,7 +15,10 @@ from raftoral.raft.types import (
     MsgType,
     Role,
     Snapshot,
+    SnapshotChunk,
+    SnapshotMeta,
 )
+from raftoral.storage.memory import MemoryStorage
 from tests.unit.raft.helpers import Network, decode_state, of_type
 
 CHUNK = 1000
@@ -220,3 +224,25 @@ def test_stale_snapshot_is_answered_with_the_commit_index() -> None:
     assert rd.snapshot is None and rd.snapshot_chunks == ()
     (resp,) = rd.messages_after_persist
     assert (resp.type, resp.index) == (MsgType.APP_RESP, follower.commit_index)
+
+
+def test_a_stale_chunk_between_two_readies_does_not_forget_unpersisted_chunks() -> None:
+    """Simulator seed 86 (issue 5): chunks of snapshot B were handed out in a Ready not yet
+    persisted when a delayed chunk of an older snapshot A arrived; the next chunk of B re-read
+    the durable staging and was staged twice (a gap error in storage)."""
+    storage = MemoryStorage()
+    storage.bootstrap(ConfState(voters=(1, 2)))
+    receiver = SnapshotReceiver(storage)
+    old, new = SnapshotMeta(6, 1, ConfState((1, 2))), SnapshotMeta(11, 5, ConfState((1, 2)))
+    assert receiver.offer(SnapshotChunk(new, 2, 0, b"a" * 16))
+    for chunk in receiver.take_pending():
+        storage.stage_snapshot_chunk(chunk)  # persisted: 16 bytes staged
+    assert receiver.offer(SnapshotChunk(new, 2, 16, b"b" * 16))
+    in_ready = receiver.take_pending()  # handed out, not yet persisted
+    assert not receiver.offer(SnapshotChunk(old, 2, 112, b"c" * 16))  # a gap: rewind
+    assert receiver.offer(SnapshotChunk(new, 2, 16, b"b" * 16))  # a duplicate: nothing new
+    assert receiver.offer(SnapshotChunk(new, 2, 32, b"d" * 16))
+    for chunk in in_ready + receiver.take_pending():
+        storage.stage_snapshot_chunk(chunk)
+    staged = storage.staged_snapshot()
+    assert staged is not None and (staged.meta, staged.size) == (new, 48)
