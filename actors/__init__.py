@@ -20,6 +20,7 @@ from actors.errors import (
     UnknownKind,
     UnknownPeer,
 )
+from actors.faults import Fault
 from actors.loop import run, uvloop_available
 from actors.mailbox import Mailbox
 from actors.metrics import ActorMetrics, metrics_for
@@ -43,6 +44,7 @@ __all__ = [
     "Context",
     "Envelope",
     "ErrorReply",
+    "Fault",
     "FrameError",
     "KindRegistry",
     "Mailbox",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from asyncio import FIRST_COMPLETED
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, overload
 
 import structlog
@@ -32,6 +32,7 @@ from actors.errors import (
     RemoteError,
     UnknownPeer,
 )
+from actors.faults import Fault
 from actors.metrics import metrics_for
 from actors.transport import (
     DisconnectCounter,
@@ -105,6 +106,7 @@ class Bus:
         self._disconnects: DisconnectCounter | None = None
         self._outbox = Outbox(self.options.max_batch, self._after_flush)
         self._inbound_dropped = self.metrics.dropped_sends.labels("inbound")
+        self._faults: dict[int, Fault] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -173,6 +175,15 @@ class Bus:
     @property
     def peers(self) -> dict[int, str]:
         return {node_id: peer.endpoint for node_id, peer in self._peers.items()}
+
+    def set_faults(self, faults: Mapping[int, Fault]) -> None:
+        """Fault injection for tests: requests and one-way sends to the peers in `faults` are
+        dropped or delayed (replies are not affected). Replaces earlier faults; {} heals."""
+        self._faults = dict(faults)
+
+    @property
+    def faults(self) -> dict[int, Fault]:
+        return dict(self._faults)
 
     # -- actors ----------------------------------------------------------------------------
 
@@ -319,7 +330,13 @@ class Bus:
     def _push_request(
         self, to: Address, message: Any, corr: int, cluster: int | None, sender: Address
     ) -> None:
-        self._push(self._peer(to.node), Envelope(to.name, sender, corr, cluster, False, message))
+        link = self._peer(to.node)
+        envelope = Envelope(to.name, sender, corr, cluster, False, message)
+        fault = self._faults.get(to.node) if self._faults else None
+        if fault is None:
+            self._push(link, envelope)
+        elif not fault.drop:
+            self.clock.call_later(fault.delay, lambda: self._push(link, envelope))
 
     def _push(self, link: Link, envelope: Envelope[Any]) -> None:
         kind, body = self.codec.encode(envelope)

@@ -75,3 +75,24 @@ class ReadIndexDropped(RaftoralError):
     def __init__(self, message: str, *, leader: int = 0) -> None:
         super().__init__(message)
         self.leader = leader
+
+
+class NoNodeReachable(RaftoralError):
+    """A client reached none of its addresses; check that the nodes run and `--connect` (or
+    `RAFTORAL_CONNECT`) names them."""
+
+    code = "unreachable"
+
+
+class Rejected(RaftoralError):
+    """A node refused the request (invalid, or not allowed in the cluster's state); retrying the
+    same request will not help. `code` carries the node's own error code when it has one."""
+
+    code = "rejected"
+
+
+class Timeout(RaftoralError):
+    """A request did not complete in time. For a write the outcome is unknown: it may still
+    commit; read the state back before retrying."""
+
+    code = "timeout"

@@ -1,0 +1,1 @@
+"""The subcommands of `raftoral`, one module each; each exposes `register(subparsers)`."""
