@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from raftoral import __version__
 from raftoral.commands import cluster as cluster_command
+from raftoral.commands import demo as demo_command
 from raftoral.commands import kv as kv_command
 from raftoral.commands import node as node_command
 from raftoral.errors import RaftoralError
@@ -21,12 +22,6 @@ EXIT_REJECTED = 2
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from raftoral.demo.simulated import run_simulated_demo
-
-    return run_simulated_demo(nodes=args.nodes, seeds=args.seeds)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="raftoral",
@@ -34,18 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"raftoral {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser(
-        "demo",
-        help="run the demo (for now: a simulated 3-node Raft cluster under faults)",
-        description=(
-            "Run the demo. Until the node and workflow issues land, this runs the deterministic "
-            "simulator: a Raft cluster under message loss, partitions and crashes, checking "
-            "every safety invariant after every step."
-        ),
-    )
-    demo.add_argument("--nodes", type=int, default=3, help="cluster size (default 3)")
-    demo.add_argument("--seeds", type=int, default=20, help="simulated runs (default 20)")
-    demo.set_defaults(handler=_demo)
+    demo_command.register(commands)
     node_command.register(commands)
     cluster_command.register(commands)
     kv_command.register(commands)

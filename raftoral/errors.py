@@ -96,3 +96,96 @@ class Timeout(RaftoralError):
     commit; read the state back before retrying."""
 
     code = "timeout"
+
+
+# -- workflows -------------------------------------------------------------------------------
+
+
+class WorkflowRegistrationError(RaftoralError):
+    """A function cannot be registered as a workflow (not `async def`, a bad signature, or a name
+    and version registered twice); `code` says which, the message says how to fix it."""
+
+    code = "invalid_workflow"
+
+
+class UnknownWorkflow(Rejected):
+    """No workflow of this name is registered on the node asked; register it with
+    `@app.workflow(name, version=N)` on every node, or fix the name."""
+
+    code = "unknown_workflow"
+
+
+class UnknownVersion(Rejected):
+    """The workflow exists, but not in the version asked for; `known` lists the versions this node
+    has registered."""
+
+    code = "unknown_version"
+
+    def __init__(self, message: str, *, known: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.known = known
+
+
+class InvalidInput(Rejected):
+    """A workflow's input does not match its annotation; `path` is msgspec's path to the bad value
+    (`$` for the whole input, `$.order.qty` for a field)."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, path: str = "$") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class PayloadTooLarge(Rejected):
+    """An encoded payload is over the configured limit (`size` and `limit` in bytes); pass a
+    reference (a key, a URL) instead of the data, or raise the limit on every node."""
+
+    code = "payload_too_large"
+
+    def __init__(self, message: str, *, size: int = 0, limit: int = 0) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class WorkflowConflict(Rejected):
+    """A workflow id is already used by a run with another name or input; an id is an idempotency
+    key, so pick a new id for a different request."""
+
+    code = "workflow_conflict"
+
+
+class NonDeterminismError(RaftoralError):
+    """A workflow body asked for a different checkpoint than the one recorded at that step: the
+    code is not deterministic, or it changed under running workflows (register a new version)."""
+
+    code = "non_determinism"
+
+    def __init__(self, message: str, *, seq: int = 0, expected: str = "", actual: str = "") -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.expected = expected
+        self.actual = actual
+
+
+class WorkflowStepFailed(RaftoralError):
+    """A `checkpoint_compute` side effect raised; the exception was replicated, and every node
+    raises this with its type name (`error_type`) and message (`error_message`)."""
+
+    code = "step_failed"
+
+    def __init__(
+        self, message: str, *, key: str = "", error_type: str = "", error_message: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.error_type = error_type
+        self.error_message = error_message
+
+
+class UnencodableValue(RaftoralError):
+    """A checkpoint value or workflow result cannot be encoded with msgspec; use Structs,
+    dataclasses, dicts, lists and primitives."""
+
+    code = "unencodable_value"

@@ -4,6 +4,7 @@ started, pass or fail."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -30,8 +31,19 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, even by SIGKILL (Linux prctl), so a
+    killed or timed-out pytest never leaves nodes behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Reaper:
-    """Starts processes (in their own process group) and kills them all at teardown."""
+    """Starts processes (in their own process group, dying with the test process) and kills
+    them all at teardown."""
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -40,7 +52,7 @@ class Reaper:
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 list(command), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=die_with_parent,
             )
         self.procs.append(proc)
         return proc

@@ -51,7 +51,7 @@ def _show(args: argparse.Namespace) -> int:
         else:
             console = Console()
             for report in reports:
-                console.print(_table(report))
+                console.print(cluster_table(report))
         return EXIT_OK
 
     return run_session(args, session)
@@ -91,7 +91,8 @@ def _member(member: MemberInfo, view: ClusterInfo | None) -> dict[str, Any]:
             **own, "match": match}  # fmt: skip
 
 
-def _table(report: Report) -> Table:
+def cluster_table(report: Report) -> Table:
+    """The report as a table: the leader in green, members that did not answer in red."""
     table = Table(
         box=box.SIMPLE_HEAD,
         show_edge=False,

@@ -1,7 +1,5 @@
-"""The interim `raftoral demo`: a Raft cluster under faults in the deterministic simulator.
-
-Replaced by real node processes running workflows when the node and workflow issues land.
-"""
+"""`raftoral demo --simulated`: a Raft cluster under faults in the deterministic simulator,
+checking every safety invariant after every step."""
 
 from __future__ import annotations
 
@@ -14,8 +12,7 @@ INTRO = (
     "Each run drops, duplicates, delays and reorders messages, partitions nodes and crashes them "
     "(losing unsynced writes), while clients propose; after every step the simulator checks "
     "election safety, log matching, leader completeness, state machine safety and that no "
-    "acknowledged proposal is lost, then checks a leader is elected once faults heal.\n\n"
-    "Real node processes running workflows come with the node and workflow issues."
+    "acknowledged proposal is lost, then checks a leader is elected once faults heal."
 )
 
 

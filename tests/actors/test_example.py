@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import die_with_parent
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ping_actor.py"
 
 
@@ -16,6 +18,7 @@ def test_ping_example_across_two_processes() -> None:
         [*command, "serve", "--listen", "127.0.0.1:0", "--node-id", "2"],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=die_with_parent,
     )
     try:
         assert server.stdout is not None

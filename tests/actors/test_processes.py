@@ -16,6 +16,7 @@ import pytest
 from actors import Actor, Address, AskTimeout, Bus, Context, handler
 from tests.actors.conftest import MakeBus
 from tests.actors.messages import Hello, Ping, Pong
+from tests.conftest import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 StartNode = Callable[[int, int, int], subprocess.Popen[str]]
@@ -45,7 +46,9 @@ def start_node() -> Iterator[StartNode]:
         command = [sys.executable, "-m", "tests.actors.echo_node", "--node-id", "2"]
         command += ["--listen", f"127.0.0.1:{port}", "--peer", f"1=127.0.0.1:{peer_port}"]
         command += ["--incarnation", str(incarnation)]
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent
+        )
         procs.append(proc)
         return proc
 

@@ -38,7 +38,7 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_console_script_runs_the_demo() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "raftoral.cli", "demo", "--seeds", "2"],
+        [sys.executable, "-m", "raftoral.cli", "demo", "--simulated", "--seeds", "2"],
         capture_output=True,
         text=True,
         timeout=120,

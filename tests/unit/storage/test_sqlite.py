@@ -19,6 +19,7 @@ from raftoral.errors import StorageError
 from raftoral.raft.types import ConfState, HardState, Snapshot, SnapshotMeta
 from raftoral.storage import SqliteStorage
 from raftoral.storage.sqlite import APPLICATION_ID, SCHEMA_VERSION
+from tests.conftest import die_with_parent
 from tests.unit.storage.helpers import ents
 
 WRITER = """
@@ -90,7 +91,10 @@ def test_reopen_gives_the_same_state(tmp_path: Path) -> None:
 def test_sigkill_keeps_every_acknowledged_batch(tmp_path: Path) -> None:
     path = tmp_path / "raft.db"
     child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=die_with_parent,
     )
     assert child.stdout is not None
     acknowledged = 0
