@@ -8,35 +8,22 @@ from collections import Counter
 
 from raftoral.sim.clock import EventQueue
 from raftoral.sim.cluster import Cluster
+from raftoral.sim.periodic import Periodic
 
 
-class Compactor:
+class Compactor(Periodic):
     """Every ~`every` virtual ms, one random up node compacts (never when `every` is 0)."""
+
+    label = "compact"
 
     def __init__(
         self, cluster: Cluster, queue: EventQueue, rng: random.Random, stats: Counter[str]
     ) -> None:
+        super().__init__(queue, rng)
         self._cluster = cluster
-        self._queue = queue
-        self._rng = rng
         self._stats = stats
-        self._every = 0
 
-    def start(self, every: int) -> None:
-        self._every = every
-        self._schedule()
-
-    def stop(self) -> None:
-        self._every = 0
-
-    def _schedule(self) -> None:
-        if self._every:
-            self._queue.schedule(self._rng.randint(1, 2 * self._every), "compact", self._compact)
-
-    def _compact(self) -> None:
-        if not self._every:
-            return
+    def act(self) -> None:
         up = [node for node in self._cluster.nodes if node.up]
         if up and self._rng.choice(up).compact():
             self._stats["compactions"] += 1
-        self._schedule()

@@ -15,15 +15,18 @@ from raftoral.sim.clock import EventQueue
 from raftoral.sim.cluster import Cluster
 from raftoral.sim.conf_watch import ConfWatch
 from raftoral.sim.node import SimNode
+from raftoral.sim.periodic import Periodic
 
 JANITOR_MS = 50  # how often removed nodes are looked for
 LINGER_MS = (20, 400)  # a removed node keeps running this long (it must not disrupt), then stops
 MIN_VOTERS = 2  # never remove below this many voters
 
 
-class Reconfigurer:
+class Reconfigurer(Periodic):
     """Every ~`every` ms one action on the leader's configuration; always, retire the nodes a
     committed configuration dropped (after they linger)."""
+
+    label = "nemesis membership"
 
     def __init__(
         self,
@@ -34,39 +37,25 @@ class Reconfigurer:
         stats: Counter[str],
         max_members: int,
     ) -> None:
+        super().__init__(queue, rng)
         self._cluster = cluster
-        self._queue = queue
-        self._rng = rng
         self._confs = confs
         self._stats = stats
         self._max_members = max_members
-        self._every = 0
         self._retiring: set[int] = set()
 
     def start(self, every: int) -> None:
-        self._every = every
-        self._schedule()
+        """Changes every ~`every` ms until stop(); retiring removed nodes goes on after it."""
+        super().start(every)
         self._queue.schedule(JANITOR_MS, "janitor", self._janitor)
 
-    def stop(self) -> None:
-        """No more changes (retiring removed nodes goes on)."""
-        self._every = 0
-
-    def _schedule(self) -> None:
-        if self._every:
-            delay = self._rng.randint(1, 2 * self._every)
-            self._queue.schedule(delay, "nemesis membership", self._act)
-
-    def _act(self) -> None:
-        if not self._every:
-            return
+    def act(self) -> None:
         leader = self._cluster.leader()
         if leader is not None:
             action = self._rng.choice(self._actions(leader))
             action(leader)
             if self._rng.random() < 0.2:  # a second change at once (rejected while one pends)
                 self._add_learner(leader)
-        self._schedule()
 
     def _actions(self, leader: SimNode) -> list[Callable[[SimNode], None]]:
         assert leader.core is not None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from raftoral.errors import ReadIndexDropped
 from raftoral.sim.clock import EventQueue
 from raftoral.sim.cluster import Cluster
+from raftoral.sim.periodic import Periodic
 from raftoral.sim.violation import InvariantViolation
 
 
@@ -56,8 +57,10 @@ class ReadChecker:
         self.completed_max = max(self.completed_max, index)
 
 
-class Reader:
+class Reader(Periodic):
     """Issues a ReadIndex read with a unique context to a random up node every ~`every` ms."""
+
+    label = "read"
 
     def __init__(
         self,
@@ -67,28 +70,13 @@ class Reader:
         reads: ReadChecker,
         stats: Counter[str],
     ) -> None:
+        super().__init__(queue, rng)
         self._cluster = cluster
-        self._queue = queue
-        self._rng = rng
         self._reads = reads
         self._stats = stats
         self._seq = 0
-        self._every = 0
 
-    def start(self, every: int) -> None:
-        self._every = every
-        self._schedule()
-
-    def stop(self) -> None:
-        self._every = 0
-
-    def _schedule(self) -> None:
-        if self._every:
-            self._queue.schedule(self._rng.randint(1, 2 * self._every), "read", self._read)
-
-    def _read(self) -> None:
-        if not self._every:
-            return
+    def act(self) -> None:
         node = self._cluster.node(self._rng.choice(self._cluster.ids()))
         if node.up:
             self._seq += 1
@@ -99,4 +87,3 @@ class Reader:
                 self._stats["reads_invoked"] += 1
             except ReadIndexDropped:
                 self._stats["reads_dropped"] += 1
-        self._schedule()
