@@ -421,7 +421,7 @@ class RaftCore:
         log = self._log
         nxt = log.last_index() + 1
         cap = self._cfg.max_inflight_msgs
-        self._progress = {m: Progress(0, nxt, cap) for m in self._members()}
+        self._progress = {m: Progress(0, nxt, cap) for m in sorted(self._peers())}
         me = self._progress.get(self._id)
         if me is not None:
             me.match = log.stable_last_index()  # only what is durable counts towards commit
@@ -657,6 +657,16 @@ class RaftCore:
     def _members(self) -> tuple[int, ...]:
         return self._conf.voters + self._conf.learners
 
+    def _peers(self) -> set[int]:
+        """Whom the leader replicates to: the members of the latest configuration and of the
+        committed one. A node whose removal is appended but not committed may still campaign
+        (see _promotable), so it keeps receiving heartbeats and appends until the removal
+        commits; otherwise it times out and, without pre-vote or check-quorum, deposes every
+        leader with a higher term while the removal waits for a lagging voter (seed 7285).
+        Its acknowledgements never count: quorums are computed over the latest voters."""
+        committed = self._confs.conf_at(self._log.committed)
+        return {*self._members(), *committed.voters, *committed.learners}
+
     def _sync_conf(self) -> None:
         """Track the CONF_CHANGE entries appended or truncated since the last call and switch
         to the configuration now latest in the log."""
@@ -672,13 +682,17 @@ class RaftCore:
         self._voters = MajorityConfig(conf.voters)
         if self._role != Role.LEADER:
             return
-        members = set(self._members())
-        for gone in self._progress.keys() - members:
+        self._track_peers()
+        self._commit_and_broadcast()  # a smaller quorum may commit more
+
+    def _track_peers(self) -> None:
+        """On the leader: a progress for every peer (_peers), none for anyone else."""
+        peers = self._peers()
+        for gone in self._progress.keys() - peers:
             del self._progress[gone]
         nxt, cap = self._log.last_index() + 1, self._cfg.max_inflight_msgs
-        for new in members - self._progress.keys():
+        for new in sorted(peers - self._progress.keys()):
             self._progress[new] = Progress(0, nxt, cap)
-        self._commit_and_broadcast()  # a smaller quorum may commit more
 
     def _check_conf_change_allowed(self) -> None:
         """Raise ConfChangeRejected unless a single-server change may be proposed now: on the
@@ -788,7 +802,8 @@ class RaftCore:
         a commit in this term, and step down if the committed config no longer has us."""
         if not self._maybe_commit():
             return
-        self._bcast_append()
+        self._bcast_append()  # removed nodes hear that their removal committed, then are dropped
+        self._track_peers()
         if self._waiting_reads and self._committed_in_term():
             waiting, self._waiting_reads = self._waiting_reads, []
             for request in waiting:

@@ -171,7 +171,9 @@ def test_removed_leader_leads_until_the_change_commits_then_steps_down() -> None
     index = leader.propose_conf_change(ConfChange(REMOVE, 1))
     net.stabilize()
     assert leader.role == Role.LEADER and leader.conf.voters == (2, 3)
-    assert leader.status().progress.keys() == {2, 3}  # it does not count itself any more
+    # It still tracks itself (a voter of the committed configuration) but does not count itself.
+    assert leader.status().progress.keys() == {1, 2, 3}
+    assert leader.commit_index < index
     net.heal()
     apps = len(net.sent)
     net.stabilize()
@@ -317,3 +319,68 @@ def test_restart_with_a_stored_config_only_in_the_log() -> None:
     change(net, 1, ADD_VOTER, 4)
     core: RaftCore = net.restart(4)
     assert core.conf == ConfState(voters=(1, 2, 3, 4))
+
+
+def test_leader_keeps_replicating_to_a_node_whose_removal_is_uncommitted() -> None:
+    """Simulator seed 7285, message by message on one leader: voters (1..5), 4 and 5 lagging.
+    The leader appends the removal of 3; the new quorum (3 of {1, 2, 4, 5}) needs 4 or 5, so the
+    removal stays uncommitted. Node 3 may still campaign meanwhile (it is a voter of the
+    committed configuration), so the leader must keep it following: appends and heartbeats go
+    on reaching it until the removal commits, are told the commit, then stop."""
+    voters = (1, 2, 3, 4, 5)
+    core = new_core(1, voters=voters, heartbeat_tick=1)
+    win_election(core)
+    for peer in (2, 3):
+        core.step(Message(MsgType.APP_RESP, 1, peer, term=1, index=1))
+    drain(core)
+    assert core.commit_index == 1  # 1, 2, 3 of five
+    index = core.propose_conf_change(ConfChange(REMOVE, 3))
+    assert core.conf.voters == (1, 2, 4, 5)
+    msgs = drain(core)
+    assert [m.index + len(m.entries) for m in of_type(msgs, MsgType.APP) if m.to == 3] == [index]
+    core.step(Message(MsgType.APP_RESP, 1, 3, term=1, index=index))
+    core.step(Message(MsgType.APP_RESP, 1, 2, term=1, index=index))
+    drain(core)
+    assert core.commit_index < index  # 3's ack does not count: only 1 and 2 of {1, 2, 4, 5}
+    assert 3 in core.status().progress
+    core.tick()
+    beats = of_type(drain(core), MsgType.HEARTBEAT)
+    assert sorted(m.to for m in beats) == [2, 3, 4, 5]  # 3 is kept following
+    core.step(Message(MsgType.APP_RESP, 1, 4, term=1, index=index))  # 4 caught up
+    assert core.commit_index == index
+    told = of_type(drain(core), MsgType.APP)
+    assert [m.commit for m in told if m.to == 3] == [index]  # 3 learns its removal committed
+    assert 3 not in core.status().progress
+    core.tick()
+    assert sorted(m.to for m in of_type(drain(core), MsgType.HEARTBEAT)) == [2, 4, 5]
+
+
+def test_node_with_uncommitted_removal_does_not_depose_the_leader() -> None:
+    """Seed 7285 in a network (no pre-vote, no check-quorum): the removal of 3 cannot commit
+    while 4 and 5 lag. Node 3 is still a voter of the committed configuration and may campaign;
+    if the leader stopped heartbeating it, its elections with ever higher terms would depose
+    every leader, and with each leader change the lagging voters' catch-up starts over."""
+    net = Network(ids=(1, 2, 3, 4, 5))
+    leader = net.elect(1)
+    net.isolate(4)
+    net.isolate(5)
+    index = leader.propose_conf_change(ConfChange(REMOVE, 3))
+    net.stabilize()
+    removed = net.cores[3]
+    assert leader.commit_index < index
+    term, sent = leader.term, len(net.sent)
+    for _ in range(100):  # ten election timeouts
+        for node in (1, 2, 3):
+            net.cores[node].tick()
+        net.stabilize()
+    assert leader.role == Role.LEADER and leader.term == term
+    assert removed.role == Role.FOLLOWER and removed.leader == 1 and removed.term == term
+    assert removed.conf.voters == (1, 2, 4, 5) and removed.commit_index < index
+    assert not of_type(net.sent[sent:], MsgType.VOTE)
+    net.heal()
+    net.tick_all(2)
+    assert leader.commit_index >= index and removed.commit_index >= index
+    for _ in range(100):
+        net.tick_all()
+    assert leader.role == Role.LEADER and leader.term == term  # 3 knows: it never campaigns
+    assert not of_type(net.sent[sent:], MsgType.VOTE)
