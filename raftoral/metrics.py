@@ -3,17 +3,19 @@ DESIGN.md §3), one set per registry, and the /metrics HTTP endpoint of `--metri
 
 from __future__ import annotations
 
+import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import start_http_server
 
 from raftoral.raft.snapshot_transfer import SnapshotStats
-from raftoral.raft.types import Role
+from raftoral.raft.types import Role, SnapshotChunk
 
 COMMIT_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
+TRANSFER_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 DIRECTIONS = ("sent", "received")
 
 
@@ -31,7 +33,8 @@ class RaftMetrics:
         self.commits = counter("raftoral_raft_commits_total", "Entries committed and applied.")
         self.commit_latency = Histogram(
             "raftoral_raft_commit_latency_seconds",
-            "From proposal to applied, on the proposing leader.",
+            "From proposal to applied, on the proposing leader (one sample per applied batch:"
+            " its oldest acknowledged proposal).",
             ["cluster"],
             buckets=COMMIT_BUCKETS,
             registry=registry,
@@ -50,6 +53,13 @@ class RaftMetrics:
         )
         self.snapshot_bytes = counter(
             "raftoral_snapshot_bytes_total", "Snapshot bytes transferred.", "direction"
+        )
+        self.snapshot_transfer_seconds = Histogram(
+            "raftoral_snapshot_transfer_seconds",
+            "From a snapshot transfer's first chunk to its install, on the receiving node.",
+            ["cluster"],
+            buckets=TRANSFER_BUCKETS,
+            registry=registry,
         )
 
     def group(self, cluster: int) -> GroupMetrics:
@@ -81,6 +91,7 @@ class GroupMetrics:
     families: RaftMetrics
     cluster: str
     last_snapshots: SnapshotStats | None = None
+    transfer_started: float | None = None
 
     def __post_init__(self) -> None:
         f, c = self.families, self.cluster
@@ -90,6 +101,24 @@ class GroupMetrics:
         self.leader_changes = f.leader_changes.labels(c)
         self.elections = f.elections.labels(c)
         self.step_errors = f.step_errors.labels(c)
+        self.transfer_seconds = f.snapshot_transfer_seconds.labels(c)
+
+    def applied(self, count: int, latency: float | None) -> None:
+        """A batch of `count` entries applied; `latency` of its oldest acknowledged proposal."""
+        self.commits.inc(count)
+        if latency is not None:
+            self.commit_latency.observe(latency)
+
+    def transfer_staging(self, chunks: Sequence[SnapshotChunk]) -> None:
+        """Chunks received: a chunk at offset 0 starts (or restarts) a transfer."""
+        if any(chunk.offset == 0 for chunk in chunks):
+            self.transfer_started = time.perf_counter()
+
+    def transfer_installed(self) -> None:
+        """The received snapshot was installed: the transfer took since its first chunk."""
+        if self.transfer_started is not None:
+            self.transfer_seconds.observe(time.perf_counter() - self.transfer_started)
+            self.transfer_started = None
 
     def indexes(self, term: int, role: Role, commit: int, applied: int) -> None:
         f, c = self.families, self.cluster

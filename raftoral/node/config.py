@@ -23,7 +23,8 @@ class RaftTiming:
     tick_interval: float = 0.01  # seconds per Raft tick
     election_tick: int = 15  # elections after 15..30 ticks without a leader (150-300 ms)
     heartbeat_tick: int = 2
-    snapshot_entries: int = 10_000  # compact once this many applied entries are in the log
+    snapshot_entries: int = 50_000  # compact once this many applied entries are in the log,
+    snapshot_bytes: int = 64 << 20  # or once the commands applied since the snapshot reach this
     max_voters: int = 5  # learners are promoted while the cluster has fewer voters
     max_inflight_msgs: int = 256
     max_snapshot_chunk: int = 1 << 20

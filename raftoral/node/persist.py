@@ -1,13 +1,14 @@
-"""Persistence of a Raft group off the event loop: one writer thread owns every storage write,
-and a lock keeps the loop's reads of the storage (the core's) from seeing a write half done."""
+"""Persistence of a Raft group off the event loop: the one writer thread that makes prepared
+storage batches durable, and which Readies need it (a commit-index-only Ready does not)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from raftoral.raft.types import (
     ConfState,
@@ -19,12 +20,14 @@ from raftoral.raft.types import (
     SnapshotMeta,
     StagedSnapshot,
 )
+from raftoral.storage.log_mirror import WriteBatch
 
-T = TypeVar("T")
+Done = Callable[[BaseException | None], None]
 
 
 class WritableStorage(Protocol):
-    """LogStorage plus the writes the node uses (SqliteStorage and MemoryStorage)."""
+    """LogStorage plus the batched writes the node uses (SqliteStorage and MemoryStorage):
+    prepare() and apply() on the event loop, write() on the writer thread."""
 
     def initial_state(self) -> tuple[HardState, ConfState]: ...
     def first_index(self) -> int: ...
@@ -44,94 +47,69 @@ class WritableStorage(Protocol):
         *,
         sync: bool = True,
     ) -> None: ...
-    def bootstrap(self, conf: ConfState) -> None: ...
-    def compact(self, index: int, data: bytes = b"", conf: ConfState | None = None) -> None: ...
-    def close(self) -> None: ...
-
-
-class LockedStorage:
-    """Every call under one lock: the writer thread holds it for a whole write (SQL and the
-    in-memory mirror), the loop thread for each read."""
-
-    def __init__(self, inner: WritableStorage) -> None:
-        self.inner = inner
-        self.lock = threading.Lock()
-
-    def _locked(self, call: Callable[[], T]) -> T:
-        with self.lock:
-            return call()
-
-    def initial_state(self) -> tuple[HardState, ConfState]:
-        return self._locked(self.inner.initial_state)
-
-    def first_index(self) -> int:
-        return self._locked(self.inner.first_index)
-
-    def last_index(self) -> int:
-        return self._locked(self.inner.last_index)
-
-    def term(self, index: int) -> int:
-        return self._locked(lambda: self.inner.term(index))
-
-    def entries(self, lo: int, hi: int, max_bytes: int | None = None) -> list[Entry]:
-        return self._locked(lambda: self.inner.entries(lo, hi, max_bytes))
-
-    def snapshot(self) -> Snapshot:
-        return self._locked(self.inner.snapshot)
-
-    def snapshot_meta(self) -> SnapshotMeta:
-        return self._locked(self.inner.snapshot_meta)
-
-    def snapshot_chunk(self, offset: int, length: int) -> bytes:
-        return self._locked(lambda: self.inner.snapshot_chunk(offset, length))
-
-    def staged_snapshot(self) -> StagedSnapshot | None:
-        return self._locked(self.inner.staged_snapshot)
-
-    def stage_snapshot_chunk(self, chunk: SnapshotChunk) -> None:
-        self._locked(lambda: self.inner.stage_snapshot_chunk(chunk))
-
-    def save(
+    def prepare(
         self,
-        hard_state: HardState | None,
-        entries: Sequence[Entry],
+        chunks: Sequence[SnapshotChunk] = (),
+        hard_state: HardState | None = None,
+        entries: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
         *,
         sync: bool = True,
-    ) -> None:
-        self._locked(lambda: self.inner.save(hard_state, entries, snapshot, sync=sync))
-
-    def bootstrap(self, conf: ConfState) -> None:
-        self._locked(lambda: self.inner.bootstrap(conf))
-
-    def compact(self, index: int, data: bytes = b"", conf: ConfState | None = None) -> None:
-        self._locked(lambda: self.inner.compact(index, data, conf))
-
-    def close(self) -> None:
-        self._locked(self.inner.close)
+    ) -> WriteBatch: ...
+    def prepare_compact(
+        self, index: int, data: bytes = b"", conf: ConfState | None = None
+    ) -> WriteBatch: ...
+    def write(self, batch: WriteBatch) -> None: ...
+    def apply(self, batch: WriteBatch) -> None: ...
+    def discard(self, batch: WriteBatch) -> None: ...
+    def bootstrap(self, conf: ConfState) -> None: ...
+    def close(self) -> None: ...
 
 
 def needs_write(rd: Ready) -> bool:
-    return bool(rd.snapshot_chunks or rd.entries or rd.snapshot) or rd.hard_state is not None
+    """Whether `rd` must be written before its steps 4-7. Not a Ready whose only durable change
+    is the commit index (must_sync False): its committed entries are already stable here, and a
+    commit index lost in a crash is learned again from the leader (etcd applies committed
+    entries in parallel with persisting the hard state the same way)."""
+    return bool(rd.snapshot_chunks or rd.entries or rd.snapshot) or rd.must_sync
 
 
-def write_ready(storage: LockedStorage, rd: Ready) -> None:
-    """Steps 2-3 of the Ready contract, on the writer thread: stage chunks, then one save."""
-    for chunk in rd.snapshot_chunks:
-        storage.stage_snapshot_chunk(chunk)
-    if rd.snapshot is not None or rd.entries or rd.hard_state is not None:
-        storage.save(rd.hard_state, rd.entries, rd.snapshot, sync=rd.must_sync)
+def prepare_ready(storage: WritableStorage, rd: Ready, hard_state: HardState | None) -> WriteBatch:
+    """Steps 2-3 of the Ready contract as one batch; `hard_state` is the latest one (it may carry
+    a commit index of an earlier commit-only Ready)."""
+    return storage.prepare(
+        rd.snapshot_chunks, hard_state, rd.entries, rd.snapshot, sync=rd.must_sync
+    )
 
 
 class Writer:
-    """The one thread that writes a group's storage; jobs run in submission order."""
+    """The one thread that writes a node's storage: jobs run in submission order, and each
+    reports its outcome on the submitting event loop (call_soon_threadsafe), not through a
+    future or a mailbox."""
 
     def __init__(self, name: str) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._jobs: queue.SimpleQueue[
+            tuple[Callable[[], None], Done, asyncio.AbstractEventLoop] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
 
-    def run(self, job: Callable[[], T]) -> asyncio.Future[T]:
-        return asyncio.get_running_loop().run_in_executor(self._pool, job)
+    def submit(self, job: Callable[[], None], done: Done) -> None:
+        """Run `job` on the writer thread, then `done(error or None)` on the running loop."""
+        self._jobs.put((job, done, asyncio.get_running_loop()))
 
     def close(self) -> None:
         """Wait for the jobs already submitted, then stop the thread."""
-        self._pool.shutdown(wait=True)
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, done, loop = item
+            error: BaseException | None = None
+            try:
+                job()
+            except BaseException as exc:  # reported to the submitter, which stops its group
+                error = exc
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(done, error)

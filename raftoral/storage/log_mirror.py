@@ -40,6 +40,27 @@ class SavePlan:
         return replace(self, snapshot=Snapshot(self.snapshot.meta, data))
 
 
+@dataclass(frozen=True, slots=True)
+class StagePlan:
+    """One received snapshot chunk to stage, and the staging it leads to."""
+
+    chunk: SnapshotChunk
+    staged: StagedSnapshot
+    fresh: bool  # the chunk starts a new staging (the staged bytes are replaced)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBatch:
+    """One durable write planned on the reading thread: chunks to stage, then one save.
+
+    prepare() plans it, write() makes it durable (on any one writer thread), apply() then shows
+    it to reads (on the reading thread); discard() instead when write() failed."""
+
+    stages: tuple[StagePlan, ...]
+    plan: SavePlan | None
+    sync: bool
+
+
 class LogMirror:
     """Hard state, snapshot and the entries after the snapshot, with the LogStorage index rules.
 
@@ -153,9 +174,79 @@ class LogMirror:
 
 
 class MirroredReads:
-    """The read side of LogStorage, answered from `self._mirror` without touching any disk."""
+    """The read side of LogStorage, answered from `self._mirror` without touching any disk, and
+    the writes of LogStorage as prepare() + write() + apply() of one WriteBatch."""
 
     _mirror: LogMirror
+    _staged: StagedSnapshot | None
+
+    def write(self, batch: WriteBatch) -> None:
+        raise NotImplementedError
+
+    def apply(self, batch: WriteBatch) -> None:
+        raise NotImplementedError
+
+    def discard(self, batch: WriteBatch) -> None:
+        """Forget a prepared batch whose write failed."""
+
+    def prepare(
+        self,
+        chunks: Sequence[SnapshotChunk] = (),
+        hard_state: HardState | None = None,
+        entries: Sequence[Entry] = (),
+        snapshot: Snapshot | None = None,
+        *,
+        sync: bool = True,
+    ) -> WriteBatch:
+        """Validate a write against the state that reads show (raises ValueError on a caller's
+        mistake); staged chunks are always synced."""
+        index, staged = self._mirror.snap.meta.index, self._staged
+        stages = []
+        for chunk in chunks:
+            after, fresh = plan_stage(staged, chunk, index)
+            stages.append(StagePlan(chunk, after, fresh))
+            staged = after
+        plan = None
+        if snapshot is not None or entries or hard_state is not None:
+            newer = staged_if_newer(staged, index)
+            plan = self._mirror.plan_save(hard_state, entries, snapshot, newer)
+        return WriteBatch(tuple(stages), plan, sync or bool(stages))
+
+    def prepare_compact(
+        self, index: int, data: bytes = b"", conf: ConfState | None = None
+    ) -> WriteBatch:
+        """The batch that drops entries up to `index`, keeping its term as the snapshot's."""
+        return self.prepare((), None, (), self._mirror.snapshot_at(index, data, conf))
+
+    def save(
+        self,
+        hard_state: HardState | None,
+        entries: Sequence[Entry],
+        snapshot: Snapshot | None = None,
+        *,
+        sync: bool = True,
+    ) -> None:
+        """Store atomically; durable on return when `sync`, else at the next sync."""
+        self._commit(self.prepare((), hard_state, entries, snapshot, sync=sync))
+
+    def stage_snapshot_chunk(self, chunk: SnapshotChunk) -> None:
+        """Stage a received chunk (durable on return)."""
+        self._commit(self.prepare((chunk,)))
+
+    def compact(self, index: int, data: bytes = b"", conf: ConfState | None = None) -> None:
+        """Drop entries up to `index` (durably), keeping its term as the snapshot's."""
+        self._commit(self.prepare_compact(index, data, conf))
+
+    def staged_snapshot(self) -> StagedSnapshot | None:
+        return staged_if_newer(self._staged, self._mirror.snap.meta.index)
+
+    def _commit(self, batch: WriteBatch) -> None:
+        try:
+            self.write(batch)
+        except BaseException:
+            self.discard(batch)
+            raise
+        self.apply(batch)
 
     def initial_state(self) -> tuple[HardState, ConfState]:
         return self._mirror.hard_state, self._mirror.snap.meta.conf

@@ -5,22 +5,13 @@ Unsynced writes are visible at once, durable at the next sync; crash() drops the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from raftoral.errors import StorageError
-from raftoral.raft.types import (
-    ConfState,
-    Entry,
-    HardState,
-    Snapshot,
-    SnapshotChunk,
-    StagedSnapshot,
-)
+from raftoral.raft.types import ConfState, Snapshot, StagedSnapshot
 from raftoral.storage.log_mirror import (
     LogMirror,
     MirroredReads,
     SavePlan,
-    plan_stage,
+    WriteBatch,
     staged_if_newer,
 )
 
@@ -37,21 +28,25 @@ class MemoryStorage(MirroredReads):
         self._staged_data = bytearray()
         self.sync_count = 0
 
-    def save(
-        self,
-        hard_state: HardState | None,
-        entries: Sequence[Entry],
-        snapshot: Snapshot | None = None,
-        *,
-        sync: bool = True,
-    ) -> None:
-        """Store atomically (visible at once); with `sync`, everything so far becomes durable."""
-        plan = self._mirror.plan_save(hard_state, entries, snapshot, self.staged_snapshot())
+    def write(self, batch: WriteBatch) -> None:
+        """Nothing to do off the reading thread: apply() stores (memory is the medium)."""
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Store atomically (visible at once); when synced, everything so far becomes durable."""
+        for stage in batch.stages:
+            if stage.fresh:
+                self._staged_data = bytearray()
+            self._staged_data += stage.chunk.data
+            self._staged = stage.staged
+            self.sync_count += 1
+        plan = batch.plan
+        if plan is None:
+            return
         if plan.install_staged:
             plan = plan.with_snapshot_data(bytes(self._staged_data))
         self._mirror.apply(plan)
         self._unsynced.append(plan)
-        if sync:
+        if batch.sync:
             self._sync()
 
     def snapshot(self) -> Snapshot:
@@ -59,17 +54,6 @@ class MemoryStorage(MirroredReads):
 
     def snapshot_chunk(self, offset: int, length: int) -> bytes:
         return self._mirror.snap.data[offset : offset + length]
-
-    def staged_snapshot(self) -> StagedSnapshot | None:
-        return staged_if_newer(self._staged, self._mirror.snap.meta.index)
-
-    def stage_snapshot_chunk(self, chunk: SnapshotChunk) -> None:
-        staged, fresh = plan_stage(self._staged, chunk, self._mirror.snap.meta.index)
-        if fresh:
-            self._staged_data = bytearray()
-        self._staged_data += chunk.data
-        self._staged = staged
-        self.sync_count += 1
 
     def bootstrap(self, conf: ConfState) -> None:
         """Record the initial configuration (durably) in a storage that holds nothing yet."""
@@ -79,10 +63,6 @@ class MemoryStorage(MirroredReads):
         mirror.bootstrap(conf)
         self._sync()
         self._mirror, self._durable = mirror, mirror.copy()
-
-    def compact(self, index: int, data: bytes = b"", conf: ConfState | None = None) -> None:
-        """Drop entries up to `index` (durably), keeping its term as the snapshot's."""
-        self.save(None, (), self._mirror.snapshot_at(index, data, conf))
 
     def crash(self) -> None:
         """Forget every write not yet synced: the storage is again as it was at the last sync."""

@@ -1,7 +1,7 @@
 """SqliteStorage: the durable LogStorage in one SQLite file (WAL, synchronous=FULL, CRC per entry).
 
-Each save is one transaction (one fsync); log reads come from an in-memory mirror loaded at open,
-snapshot bytes stay on disk in pieces (read and staged chunk by chunk).
+Each write is one transaction (one fsync); log reads come from an in-memory mirror loaded at open,
+snapshot bytes stay on disk in pieces (read, through a second connection, and staged by chunk).
 """
 
 from __future__ import annotations
@@ -27,13 +27,7 @@ from raftoral.raft.types import (
     SnapshotMeta,
     StagedSnapshot,
 )
-from raftoral.storage.log_mirror import (
-    LogMirror,
-    MirroredReads,
-    SavePlan,
-    plan_stage,
-    staged_if_newer,
-)
+from raftoral.storage.log_mirror import LogMirror, MirroredReads, SavePlan, WriteBatch
 
 APPLICATION_ID = 0x5246544C  # "RFTL" in the SQLite header: this file is a raftoral log
 SCHEMA_VERSION = 2  # 2: snapshot data in pieces (snapshot_data), staging of received snapshots
@@ -91,9 +85,10 @@ def entry_crc(term: int, index: int, kind: int, data: bytes) -> int:
 class SqliteStorage(MirroredReads):
     """LogStorage in a SQLite file. `sync_count` counts fsync'd (synced) transactions.
 
-    Writes (save, bootstrap, compact) must come from one thread at a time, and not run while
-    another thread reads; the connection allows a dedicated writer thread. The mirror changes
-    only after a transaction commits, so reads never see what is not on disk.
+    Writes are prepare() and apply() on the reading thread (the event loop), write() between
+    them on one writer thread; the mirror changes only in apply(), after the transaction
+    committed, so reads never see what is not on disk and need no lock. save(), compact() and
+    stage_snapshot_chunk() do all three in the caller's thread.
     `recovered_truncation` says what a torn tail found at open cost (None if nothing).
     """
 
@@ -104,51 +99,71 @@ class SqliteStorage(MirroredReads):
         try:
             self._mirror, self.recovered_truncation = self._load()
             self._staged = _read_staging(self._conn)
+            self._reader = self._open_reader()
         except BaseException:
             self._conn.close()
             raise
 
     # -- writes --------------------------------------------------------------------------------
 
-    def save(
+    def write(self, batch: WriteBatch) -> None:
+        """Make a prepared batch durable in one transaction (on the writer thread); reads show
+        it once apply() runs."""
+        plan = batch.plan
+
+        def write(db: sqlite3.Connection) -> None:
+            for stage in batch.stages:
+                _write_stage(db, stage.staged, stage.chunk, stage.fresh)
+            if plan is not None:
+                _write_plan(db, plan)
+
+        self._transaction(write, batch.sync)
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Show a written batch to reads (on the reading thread)."""
+        if batch.stages:
+            self._staged = batch.stages[-1].staged
+        plan = batch.plan
+        if plan is not None:
+            self._mirror.apply(plan.with_snapshot_data(b""))
+            if plan.install_staged:
+                self._staged = None
+        self._unpin()
+
+    def discard(self, batch: WriteBatch) -> None:
+        self._unpin()
+
+    def prepare(
         self,
-        hard_state: HardState | None,
-        entries: Sequence[Entry],
+        chunks: Sequence[SnapshotChunk] = (),
+        hard_state: HardState | None = None,
+        entries: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
         *,
         sync: bool = True,
-    ) -> None:
-        """Store in one transaction; durable on return when `sync`, else at the next sync."""
-        plan = self._mirror.plan_save(hard_state, entries, snapshot, self.staged_snapshot())
-        self._commit(lambda db: _write_plan(db, plan), sync)
-        self._mirror.apply(plan.with_snapshot_data(b""))
-        if plan.install_staged:
-            self._staged = None
+    ) -> WriteBatch:
+        """As MirroredReads.prepare; a batch that replaces the snapshot pins the reads of its
+        bytes to the old one until apply() (they must match the mirror's meta)."""
+        batch = super().prepare(chunks, hard_state, entries, snapshot, sync=sync)
+        if batch.plan is not None and batch.plan.snapshot is not None:
+            self._pin()
+        return batch
 
     def snapshot(self) -> Snapshot:
         """The latest snapshot, its data read whole from disk."""
-        rows = self._conn.execute(
+        rows = self._reader.execute(
             "SELECT data FROM snapshot_data WHERE slot = 0 ORDER BY off"
         ).fetchall()
         return Snapshot(self._mirror.snap.meta, b"".join(row[0] for row in rows))
 
     def snapshot_chunk(self, offset: int, length: int) -> bytes:
         """Bytes [offset, offset + length) of the snapshot, reading only the pieces they span."""
-        rows = self._conn.execute(_READ_PIECES, (offset + length, offset)).fetchall()
+        rows = self._reader.execute(_READ_PIECES, (offset + length, offset)).fetchall()
         if not rows:
             return b""
         joined = b"".join(row[1] for row in rows)
         start = offset - rows[0][0]
         return joined[start : start + length]
-
-    def staged_snapshot(self) -> StagedSnapshot | None:
-        return staged_if_newer(self._staged, self._mirror.snap.meta.index)
-
-    def stage_snapshot_chunk(self, chunk: SnapshotChunk) -> None:
-        """Stage a received chunk in one synced transaction."""
-        staged, fresh = plan_stage(self._staged, chunk, self._mirror.snap.meta.index)
-        self._commit(lambda db: _write_stage(db, staged, chunk, fresh), sync=True)
-        self._staged = staged
 
     def bootstrap(self, conf: ConfState) -> None:
         """Record the initial configuration in a storage that holds nothing yet."""
@@ -156,12 +171,8 @@ class SqliteStorage(MirroredReads):
             raise self._error("already holds Raft state; bootstrap only a new data dir")
         mirror = self._mirror.copy()
         mirror.bootstrap(conf)
-        self._commit(lambda db: _write_snapshot(db, mirror.snap), sync=True)
+        self._transaction(lambda db: _write_snapshot(db, mirror.snap), sync=True)
         self._mirror = mirror
-
-    def compact(self, index: int, data: bytes = b"", conf: ConfState | None = None) -> None:
-        """Drop entries up to `index`, keeping its term as the snapshot's."""
-        self.save(None, (), self._mirror.snapshot_at(index, data, conf))
 
     def durability(self) -> Durability:
         """The journal mode and synchronous level in force (for tests and diagnostics)."""
@@ -170,9 +181,21 @@ class SqliteStorage(MirroredReads):
         return Durability(journal_mode, synchronous)
 
     def close(self) -> None:
+        self._reader.close()
         self._conn.close()
 
-    def _commit(self, write: Callable[[sqlite3.Connection], None], sync: bool) -> None:
+    def _pin(self) -> None:
+        """Hold a read transaction on the reader connection: it keeps seeing the database as it
+        is now (WAL), whatever the writer commits meanwhile."""
+        if not self._reader.in_transaction:
+            self._reader.execute("BEGIN")
+            self._reader.execute("SELECT idx FROM snapshot").fetchone()
+
+    def _unpin(self) -> None:
+        if self._reader.in_transaction:
+            self._reader.execute("COMMIT")
+
+    def _transaction(self, write: Callable[[sqlite3.Connection], None], sync: bool) -> None:
         """Run `write` in one transaction; without `sync` the commit skips its fsync (WAL)."""
         db = self._conn
         try:
@@ -205,6 +228,14 @@ class SqliteStorage(MirroredReads):
             db.close()
             raise
         return db
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """The connection that reads snapshot bytes on the reading thread (the writer thread
+        owns `_conn`); it sees committed data only."""
+        try:
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot open ({exc}); check the path and its permissions") from exc
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         """Check the file is ours (or new), then set the durability pragmas and the schema."""
@@ -256,7 +287,7 @@ class SqliteStorage(MirroredReads):
             raise self._error(f"is corrupt ({exc}); restore it or use a new data dir") from exc
         entries, truncation = self._verify(rows, snap.meta.index, hard_state.commit)
         if truncation is not None:
-            self._commit(lambda db: _delete_from(db, truncation.first_index), sync=True)
+            self._transaction(lambda db: _delete_from(db, truncation.first_index), sync=True)
         return LogMirror(hard_state, snap, entries), truncation
 
     def _verify(

@@ -14,7 +14,7 @@ from actors import Address, Bus, ManualClock, RemoteError
 from raftoral.metrics import raft_metrics_for
 from raftoral.node.config import RaftTiming
 from raftoral.node.group import RaftGroupActor
-from raftoral.node.persist import LockedStorage, Writer
+from raftoral.node.persist import Writer
 from raftoral.node.router import ClusterRouterActor, RouterInfo
 from raftoral.raft.types import ConfState, Message, MsgType
 from raftoral.storage import SqliteStorage
@@ -52,7 +52,7 @@ class OneNode:
         await self.bus.spawn(ClusterRouterActor(info), ROUTER)
         self.group = RaftGroupActor(
             cluster=1, cluster_uid="uid", listen="127.0.0.1:1",
-            storage=LockedStorage(self.storage), writer=self.writer, timing=TIMING,
+            storage=self.storage, writer=self.writer, timing=TIMING,
             metrics=raft_metrics_for(self.registry).group(1),
         )  # fmt: skip
         await self.bus.spawn(self.group, group_actor(1))
