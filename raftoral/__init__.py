@@ -2,8 +2,20 @@
 
 from raftoral.client import Client
 from raftoral.errors import RaftoralError
+from raftoral.handles import WorkflowHandle
 from raftoral.node import Node, NodeConfig, RaftTiming
+from raftoral.workflow import App, WorkflowContext
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "Node", "NodeConfig", "RaftTiming", "RaftoralError", "__version__"]
+__all__ = [
+    "App",
+    "Client",
+    "Node",
+    "NodeConfig",
+    "RaftTiming",
+    "RaftoralError",
+    "WorkflowContext",
+    "WorkflowHandle",
+    "__version__",
+]

@@ -12,8 +12,11 @@ from collections.abc import Callable, Sequence
 from raftoral import __version__
 from raftoral.commands import cluster as cluster_command
 from raftoral.commands import demo as demo_command
+from raftoral.commands import describe as describe_command
 from raftoral.commands import kv as kv_command
+from raftoral.commands import list_workflows as list_command
 from raftoral.commands import node as node_command
+from raftoral.commands import start as start_command
 from raftoral.errors import RaftoralError
 
 EXIT_OK = 0
@@ -33,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     node_command.register(commands)
     cluster_command.register(commands)
     kv_command.register(commands)
+    start_command.register(commands)
+    describe_command.register(commands)
+    list_command.register(commands)
     return parser
 
 

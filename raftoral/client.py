@@ -11,13 +11,28 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from actors import ActorsError, Address, AskTimeout, Bus, RemoteError
-from raftoral.errors import NoNodeReachable, RaftoralError, Rejected, Timeout
+import msgspec
+
+from actors import ActorsError, Address, AskTimeout, Bus, RemoteError, UnknownPeer
+from raftoral.errors import (
+    InvalidInput,
+    NoNodeReachable,
+    NoSuchRun,
+    PayloadTooLarge,
+    RaftoralError,
+    Rejected,
+    Timeout,
+    UnknownVersion,
+    UnknownWorkflow,
+    WorkflowConflict,
+)
+from raftoral.handles import WorkflowHandle
 from raftoral.wire import (
     DEFAULT_CLUSTER,
     Ack,
     ClusterInfo,
     ClusterInfoRequest,
+    DescribeWorkflow,
     ErrorCode,
     Hello,
     HelloReply,
@@ -26,8 +41,14 @@ from raftoral.wire import (
     KvPut,
     KvValue,
     KvWritten,
+    ListWorkflows,
     RemoveNode,
+    StartWorkflow,
     TransferLeadership,
+    WorkflowList,
+    WorkflowResultRequest,
+    WorkflowStarted,
+    WorkflowSummary,
     client_node_id,
     seed_address,
 )
@@ -162,6 +183,51 @@ class Client:
         ack = await self.request(message, Ack, idempotent=False)
         return ack.node_id
 
+    # -- workflows ---------------------------------------------------------------------------
+
+    async def start_workflow(
+        self, name: str, input: Any, *, version: int | None = None, workflow_id: str | None = None
+    ) -> WorkflowHandle:
+        """Start `name` on the first node that answers (it owns the run); returns once the start
+        is committed. The result decodes as msgspec builtins (dicts, lists, primitives)."""
+        try:
+            data = msgspec.msgpack.encode(input)
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise InvalidInput(f"the input cannot be encoded ({exc})") from exc
+        message = StartWorkflow(name, data, version or 0, workflow_id or "", self.cluster)
+        # with an id, resending is safe: the id is an idempotency key
+        started = await self._workflow_request(message, WorkflowStarted, workflow_id is not None)
+        return WorkflowHandle(started, self._finished, msgspec.msgpack.decode)
+
+    async def describe(self, workflow_id: str) -> WorkflowSummary:
+        """The run as the answering node sees it (status, version, owner, checkpoints, result)."""
+        return await self._workflow_request(
+            DescribeWorkflow(workflow_id, self.cluster), WorkflowSummary
+        )
+
+    async def list(self, status: str | None = None) -> list[WorkflowSummary]:
+        """Known runs in start order, optionally only those with `status`."""
+        message = ListWorkflows(status or "", self.cluster)
+        return list((await self._workflow_request(message, WorkflowList)).workflows)
+
+    async def _finished(self, workflow_id: str, timeout: float) -> WorkflowSummary:
+        """The run once finished, or as it is after `timeout` s (asked in short waits, so a
+        node that stops answering is left for another)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            wait = max(0.0, min(deadline - loop.time(), self.read_timeout / 2))
+            message = WorkflowResultRequest(workflow_id, wait, self.cluster)
+            summary = await self._workflow_request(message, WorkflowSummary)
+            if summary.status != "running" or loop.time() >= deadline:
+                return summary
+
+    async def _workflow_request(self, message: Any, expect: type[T], idempotent: bool = True) -> T:
+        try:
+            return await self.request(message, expect, idempotent=idempotent)
+        except Rejected as exc:
+            raise _workflow_error(exc) from exc
+
     # -- the request machinery ---------------------------------------------------------------
 
     async def request(self, message: Any, expect: type[T], *, idempotent: bool = True) -> T:
@@ -186,6 +252,12 @@ class Client:
                         seed.address, message, timeout=self._attempt_timeout(remaining, idempotent),
                         expect=expect,
                     )  # fmt: skip
+                except UnknownPeer:
+                    # a concurrent request dropped this connection after our probe: nothing was
+                    # sent, so the node is probed afresh and the request may go again
+                    seed.hello = None
+                    last = f"{seed.endpoint}: connection reset by a concurrent request"
+                    continue
                 except (AskTimeout, RemoteError) as exc:
                     last = self._after_failure(seed, message, exc, idempotent)
                     continue
@@ -292,6 +364,20 @@ class Client:
                 "the client is not started: use `async with Client(...)` or `await client.start()`"
             )
         return self._bus
+
+
+_WORKFLOW_ERRORS: dict[str, type[Rejected]] = {
+    cls.code: cls
+    for cls in (
+        UnknownWorkflow, UnknownVersion, InvalidInput, PayloadTooLarge, WorkflowConflict, NoSuchRun
+    )
+}  # fmt: skip
+
+
+def _workflow_error(exc: Rejected) -> Rejected:
+    """The specific error class of a node's rejection code."""
+    cls = _WORKFLOW_ERRORS.get(exc.code)
+    return exc if cls is None else cls(exc.message)
 
 
 def _kind(message: Any) -> str:

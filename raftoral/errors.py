@@ -189,3 +189,22 @@ class UnencodableValue(RaftoralError):
     dataclasses, dicts, lists and primitives."""
 
     code = "unencodable_value"
+
+
+class NoSuchRun(Rejected):
+    """No run with this workflow id is known to the node asked (never started, or forgotten by
+    the retention of finished runs)."""
+
+    code = "no_such_workflow"
+
+
+class WorkflowFailed(RaftoralError):
+    """A workflow ended with an exception: `error_type` and `error_message` are the remote
+    exception's type name and message."""
+
+    code = "workflow_failed"
+
+    def __init__(self, message: str, *, error_type: str = "", error_message: str = "") -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.error_message = error_message

@@ -210,7 +210,104 @@ class SetFaults(msgspec.Struct, frozen=True, array_like=True):
     rules: tuple[FaultRule, ...] = ()
 
 
-Forwardable = KvPut | KvDelete | AllocateNodeId | JoinCluster | RemoveNode | TransferLeadership
+# -- workflows -------------------------------------------------------------------------------
+
+EXECUTOR: Final = "workflows"  # the WorkflowExecutorActor of every node
+
+
+class StartWorkflow(msgspec.Struct, frozen=True, array_like=True):
+    """Start `name` with `input` (MessagePack of msgspec builtins) on the receiving node, which
+    owns the run. `version` 0: the newest on that node; `workflow_id` "": a generated id."""
+
+    name: str
+    input: bytes
+    version: int = 0
+    workflow_id: str = ""
+    cluster: int = DEFAULT_CLUSTER
+
+
+class WorkflowStarted(msgspec.Struct, frozen=True, array_like=True):
+    """The start is committed: a new run, or (`existing`) the run that already had this id."""
+
+    workflow_id: str
+    name: str
+    version: int
+    existing: bool
+    status: str
+
+
+class WorkflowResultRequest(msgspec.Struct, frozen=True, array_like=True):
+    """Answered with a WorkflowSummary once the run finished, or after `timeout` seconds (then
+    its status is still "running")."""
+
+    workflow_id: str
+    timeout: float
+    cluster: int = DEFAULT_CLUSTER
+
+
+class DescribeWorkflow(msgspec.Struct, frozen=True, array_like=True):
+    workflow_id: str
+    cluster: int = DEFAULT_CLUSTER
+
+
+class ListWorkflows(msgspec.Struct, frozen=True, array_like=True):
+    status: str = ""  # "": every status
+    cluster: int = DEFAULT_CLUSTER
+
+
+class WorkflowSummary(msgspec.Struct, frozen=True):
+    """A run as the answering node sees it. `input` and `result` are MessagePack; `notes` say
+    why this node cannot run it (an unregistered version, an input it cannot decode)."""
+
+    workflow_id: str
+    name: str
+    version: int
+    status: str
+    owner: int
+    epoch: int
+    checkpoints: int
+    started_at: int
+    finished_at: int | None
+    input: bytes
+    result: bytes | None = None
+    error_type: str = ""
+    error_message: str = ""
+    notes: tuple[str, ...] = ()
+
+
+class WorkflowList(msgspec.Struct, frozen=True, array_like=True):
+    workflows: tuple[WorkflowSummary, ...]
+
+
+class ProposeWorkflow(msgspec.Struct, frozen=True, array_like=True):
+    """Node -> leader: propose a workflow command (`body`: its encoding); answered once applied."""
+
+    body: bytes
+    cluster: int = DEFAULT_CLUSTER
+    hops: int = 0
+
+
+class WorkflowProposed(msgspec.Struct, frozen=True, array_like=True):
+    """A workflow command applied at `index`: `outcome` is "started", "conflict", "accepted",
+    "ended", "owner_changed", "retention" or "ignored"; `message` the conflict or the reason."""
+
+    index: int
+    outcome: str
+    existing: bool = False
+    version: int = 0
+    status: str = ""
+    message: str = ""
+
+
+Forwardable = (
+    KvPut
+    | KvDelete
+    | AllocateNodeId
+    | JoinCluster
+    | RemoveNode
+    | TransferLeadership
+    | ProposeWorkflow
+)
 
 _KINDS: tuple[tuple[str, type[Any]], ...] = (
     ("raftoral.raft_batch", RaftBatch),
@@ -232,6 +329,15 @@ _KINDS: tuple[tuple[str, type[Any]], ...] = (
     ("raftoral.transfer_leadership", TransferLeadership),
     ("raftoral.ack", Ack),
     ("raftoral.set_faults", SetFaults),
+    ("raftoral.start_workflow", StartWorkflow),
+    ("raftoral.workflow_started", WorkflowStarted),
+    ("raftoral.workflow_result_request", WorkflowResultRequest),
+    ("raftoral.describe_workflow", DescribeWorkflow),
+    ("raftoral.list_workflows", ListWorkflows),
+    ("raftoral.workflow_summary", WorkflowSummary),
+    ("raftoral.workflow_list", WorkflowList),
+    ("raftoral.propose_workflow", ProposeWorkflow),
+    ("raftoral.workflow_proposed", WorkflowProposed),
 )
 
 for _name, _type in _KINDS:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sys
 from typing import Any
 
 import actors
+from raftoral.commands.app_loader import load_app
 from raftoral.node import Node, NodeConfig, RaftTiming
 from raftoral.node.config import parse_addresses, parse_peers
+from raftoral.workflow import App
 
 EXIT_OK = 0
 
@@ -37,7 +38,8 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--app",
         metavar="MODULE[:ATTR]",
-        help="the workflow app (accepted; workflows are not implemented yet, so not run)",
+        help="the workflow App to run: a module importable from the current directory or a path"
+        " to a .py file; ATTR defaults to `app` (without it the node runs no workflows)",
     )
     parser.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     tuning = parser.add_argument_group("Raft tuning (defaults suit a LAN)")
@@ -81,18 +83,13 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     config.validate()
-    if args.app:
-        print(
-            f"raftoral: note: --app {args.app} accepted but not run: workflows are not "
-            "implemented yet; this node replicates and routes only",
-            file=sys.stderr,
-        )
-    actors.run(serve(config))
+    app = load_app(args.app) if args.app else None
+    actors.run(serve(config, app))
     return EXIT_OK
 
 
-async def serve(config: NodeConfig) -> None:
-    node = await Node.start(config)
+async def serve(config: NodeConfig, app: App | None = None) -> None:
+    node = await Node.start(config, app)
     print(f"READY node={node.node_id} listen={config.listen}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

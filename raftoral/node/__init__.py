@@ -1,5 +1,5 @@
-"""A raftoral node: its actors on the bus (RaftGroupActor, ClusterRouterActor), persistence,
-identity and configuration. Start one with `Node.start(NodeConfig(...))`."""
+"""A raftoral node: its actors on the bus (RaftGroupActor, ClusterRouterActor,
+WorkflowExecutorActor), persistence, identity and configuration. `Node.start(config, app)`."""
 
 from raftoral.node.config import NodeConfig, RaftTiming
 from raftoral.node.node import Node

@@ -11,18 +11,21 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from actors import Address, Bus
+from raftoral.handles import WorkflowHandle
 from raftoral.metrics import raft_metrics_for, serve_metrics
 from raftoral.node import identity
 from raftoral.node.config import ConfigError, NodeConfig
+from raftoral.node.executor import WorkflowExecutorActor
 from raftoral.node.group import RaftGroupActor, StepDown
 from raftoral.node.identity import Identity
 from raftoral.node.join import ask_seeds
-from raftoral.node.persist import LockedStorage, Writer
+from raftoral.node.persist import Writer
 from raftoral.node.router import ClusterRouterActor, RouterInfo
 from raftoral.raft.types import ConfState
 from raftoral.storage import SqliteStorage
 from raftoral.wire import (
     DEFAULT_CLUSTER,
+    EXECUTOR,
     ROUTER,
     AllocateNodeId,
     ClusterInfo,
@@ -34,6 +37,7 @@ from raftoral.wire import (
     NodeIdAllocated,
     group_actor,
 )
+from raftoral.workflow import App
 
 log = structlog.get_logger("raftoral.node")
 
@@ -51,8 +55,10 @@ class Node:
         bus: Bus,
         storage: SqliteStorage,
         writer: Writer,
+        app: App | None = None,
     ) -> None:
         self.config = config
+        self.executor = WorkflowExecutorActor(app)
         self.identity = ident
         self.bus = bus
         self._storage = storage
@@ -70,13 +76,15 @@ class Node:
 
     @classmethod
     async def start(
-        cls, config: NodeConfig, app: Any = None, *, registry: CollectorRegistry | None = None
+        cls,
+        config: NodeConfig,
+        app: App | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
     ) -> Node:
-        """Start a node (first start or restart from its data dir). `app` is accepted for the
-        workflow API to come and not used yet."""
+        """Start a node (first start or restart from its data dir); it runs the workflows of
+        `app` (without one it replicates and routes but runs no workflows)."""
         config.validate()
-        if app is not None:
-            log.warning("an app was given; workflows are not implemented yet, so it is not run")
         ident = await _resolve_identity(config)
         path = config.path
         storage = SqliteStorage(path / LOG_FILE.format(cluster=DEFAULT_CLUSTER))
@@ -87,7 +95,7 @@ class Node:
             raise
         bus = Bus(ident.node_id, listen=config.listen, registry=registry)
         writer = Writer(f"raft-writer-{ident.node_id}")
-        node = cls(config, ident, bus, storage, writer)
+        node = cls(config, ident, bus, storage, writer, app)
         try:
             await node._run(registry)
         except BaseException:
@@ -104,14 +112,16 @@ class Node:
         name = group_actor(DEFAULT_CLUSTER)
         info = RouterInfo(self.cluster_uid, config.listen, {DEFAULT_CLUSTER: name})
         await bus.spawn(ClusterRouterActor(info), ROUTER)
+        await bus.spawn(self.executor, EXECUTOR)
         group = RaftGroupActor(
             cluster=DEFAULT_CLUSTER,
             cluster_uid=self.cluster_uid,
             listen=config.listen,
-            storage=LockedStorage(self._storage),
+            storage=self._storage,
             writer=self._writer,
             timing=config.timing,
             metrics=raft_metrics_for(registry).group(DEFAULT_CLUSTER),
+            services=self.executor.services,
         )
         await bus.spawn(group, name)
         if config.metrics_port is not None:
@@ -138,6 +148,14 @@ class Node:
         """This node's view of cluster 1."""
         router = Address(self.node_id, ROUTER)
         return await self.bus.ask(router, ClusterInfoRequest(), timeout=timeout, expect=ClusterInfo)
+
+    async def start_workflow(
+        self, name: str, input: Any, *, version: int | None = None, workflow_id: str | None = None
+    ) -> WorkflowHandle:
+        """Start workflow `name` owned by this node; returns once the start is committed."""
+        return await self.executor.start_workflow(
+            name, input, version=version, workflow_id=workflow_id
+        )
 
     async def stop(self) -> None:
         """A leader hands leadership over first (bounded wait); then everything closes."""

@@ -1,5 +1,5 @@
-"""ClusterRouterActor: the node's front door ("router"). Routes client requests by cluster id to
-the local group, forwards writes to the leader (bounded hops), answers discovery and faults."""
+"""ClusterRouterActor: the node's front door ("router"). Routes requests by cluster id to the local
+group or workflow executor, forwards writes to the leader (bounded hops), answers discovery."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import structlog
 from actors import Actor, Address, AskTimeout, Context, Fault, RemoteError, UnknownPeer, handler
 from raftoral.node.group import ClientCall, LeaderUpdate
 from raftoral.wire import (
+    EXECUTOR,
     MAX_HOPS,
     ROUTER,
     Ack,
     AllocateNodeId,
     ClusterInfoRequest,
+    DescribeWorkflow,
     ErrorCode,
     Hello,
     HelloReply,
@@ -25,15 +27,28 @@ from raftoral.wire import (
     KvDelete,
     KvGet,
     KvPut,
+    ListWorkflows,
+    ProposeWorkflow,
     RemoveNode,
     SetFaults,
+    StartWorkflow,
     TransferLeadership,
+    WorkflowResultRequest,
 )
 
 log = structlog.get_logger("raftoral.node")
 
 Local = KvGet | ClusterInfoRequest  # served by this node's group (reads use ReadIndex)
-Leader = KvPut | KvDelete | AllocateNodeId | JoinCluster | RemoveNode | TransferLeadership
+Leader = (
+    KvPut
+    | KvDelete
+    | AllocateNodeId
+    | JoinCluster
+    | RemoveNode
+    | TransferLeadership
+    | ProposeWorkflow
+)
+Workflows = StartWorkflow | WorkflowResultRequest | DescribeWorkflow | ListWorkflows  # executor
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,11 @@ class ClusterRouterActor(Actor):
         group = self._group(msg.cluster, ctx)
         if group is not None:
             await self.send(group, ClientCall(msg, ctx))
+
+    @handler
+    async def on_workflows(self, msg: Workflows, ctx: Context) -> None:
+        if self._group(msg.cluster, ctx) is not None:
+            await self.send(Address(self.bus.node_id, EXECUTOR), ClientCall(msg, ctx))
 
     @handler
     async def on_leader_request(self, msg: Leader, ctx: Context) -> None:

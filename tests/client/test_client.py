@@ -56,3 +56,17 @@ async def test_read_fails_over_and_write_of_unknown_outcome_is_not_resent(
             await client.kv_put("k", "w")
     assert "outcome is unknown" in raised.value.message
     assert (await cluster3.get(leader, "k")).value == b"v"  # not resent through the leader
+
+
+async def test_a_connection_dropped_by_a_concurrent_request_is_reprobed_not_raised(
+    cluster3: ProcessCluster,
+) -> None:
+    """One request's timeout drops the node's connection while another request, already past
+    its probe, is about to send: that one re-probes instead of failing with UnknownPeer."""
+    async with raftoral.Client([cluster3.address(1)]) as client:
+        assert await client.kv_put("before", "1") > 0
+        seed = client._seeds[cluster3.address(1)]
+        assert seed.hello is not None  # probed: requests go straight to bus.ask
+        client._started().remove_peer(seed.address.node)  # what a concurrent timeout does
+        assert await client.kv_put("after", "2") > 0
+        assert await client.kv_get("after") == b"2"
