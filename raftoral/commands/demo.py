@@ -1,4 +1,4 @@
-"""`raftoral demo`: a local cluster of `raftoral node` processes under a workload with a leader
+"""`raftoral demo`: a local cluster of `raftoral node` processes running workflows while a node is
 SIGKILLed and restarted (raftoral/demo/live.py), or the simulator with `--simulated`."""
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ def register(commands: Any) -> None:
         "demo", help="run a local cluster of node processes through a failover",
         description="Start a local cluster of `raftoral node` processes on 127.0.0.1 (node i "
         "listens on BASE_PORT + i - 1 and serves Prometheus metrics on BASE_PORT + 100 + i - 1), "
-        "write order records through the client with a progress bar, SIGKILL the leader halfway, "
-        "restart it and watch it catch up, read every record back on every node, print the "
-        "results and stop every process it started. Exit codes: 0 ok, 1 a value read back "
-        "differs, 2 bad usage or a port already in use (one line on stderr), 3 the nodes did "
-        "not come up or elect a leader in time, 130 interrupted.",
+        "each running the demo app (raftoral.demo.app), run process_order workflows and one "
+        "order_loop through the client with progress bars, SIGKILL a node halfway (the leader "
+        "unless it is the client's node, which owns the runs), restart it and watch it catch up, "
+        "describe every run on every node, check every charge happened once, print the results "
+        "and stop every process it started. Exit codes: 0 ok, 1 a run differs between nodes or "
+        "a charge did not happen exactly once, 2 bad usage or a port already in use (one line "
+        "on stderr), 3 the nodes did not come up or elect a leader in time, 130 interrupted.",
     )  # fmt: skip
     demo.add_argument("--nodes", type=int, default=3, help=f"cluster size, 1..{MAX_NODES} "
                       "(default 3; the failover needs 3 or more)")  # fmt: skip
@@ -41,13 +43,25 @@ def register(commands: Any) -> None:
                       help="where the nodes keep their data and logs (default: a fresh temporary "
                       "dir, removed at the end unless --keep-running); a DIR with data from an "
                       "earlier run restarts that cluster")  # fmt: skip
-    demo.add_argument("--keep-running", action="store_true",
-                      help="leave the cluster up for the other commands until Ctrl-C")
-    demo.add_argument("--writes", type=int, default=2000, help="records to write (default 2000)")
-    demo.add_argument("--simulated", action="store_true",
-                      help="run the deterministic simulator instead of processes")
-    demo.add_argument("--seeds", type=int, default=20,
-                      help="with --simulated: seeded runs (default 20)")
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave the cluster up for the other commands until Ctrl-C",
+    )
+    demo.add_argument(
+        "--workflows", type=int, default=200, help="process_order workflows to run (default 200)"
+    )
+    demo.add_argument(
+        "--checkpoints", type=int, default=1000, help="checkpoints of the order_loop (default 1000)"
+    )
+    demo.add_argument(
+        "--simulated",
+        action="store_true",
+        help="run the deterministic simulator instead of processes",
+    )
+    demo.add_argument(
+        "--seeds", type=int, default=20, help="with --simulated: seeded runs (default 20)"
+    )
     demo.set_defaults(handler=run)
 
 
@@ -75,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
 def _usage_problem(args: argparse.Namespace) -> str | None:
     if not 1 <= args.nodes <= MAX_NODES:
         return f"--nodes must be between 1 and {MAX_NODES}, not {args.nodes}"
-    if args.writes < 1:
-        return f"--writes must be at least 1, not {args.writes}"
+    if args.workflows < 2:
+        return f"--workflows must be at least 2, not {args.workflows}"
+    if args.checkpoints < 1:
+        return f"--checkpoints must be at least 1, not {args.checkpoints}"
     if not 1024 <= args.base_port <= 65535 - 100 - args.nodes:
         return (f"--base-port must leave room for {args.nodes} nodes and their metrics ports "
                 f"(1024..{65435 - args.nodes})")  # fmt: skip
@@ -86,7 +102,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 def _run_cluster(cluster: LocalCluster, args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     try:
-        return actors.run(run_live(cluster, args.writes, args.keep_running, console))
+        workload = (args.workflows, args.checkpoints)
+        return actors.run(run_live(cluster, workload, args.keep_running, console))
     except (NoLeader, NodeExited) as err:
         return fail(err.message, EXIT_UNREACHABLE)
     except (KeyboardInterrupt, asyncio.CancelledError):

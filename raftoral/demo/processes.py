@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from raftoral.demo.app import LEDGER_ENV
 from raftoral.errors import RaftoralError
 
 HOST = "127.0.0.1"
+APP = "raftoral.demo.app"  # the workflow app every node runs
 METRICS_OFFSET = 100  # node i serves /metrics on base-port + 100 + i - 1
 STOP_GRACE = 5.0  # seconds a node gets to shut down cleanly (a leader hands over first)
 
@@ -32,8 +34,9 @@ class NodeExited(RaftoralError):
 
 
 class LocalCluster:
-    """Nodes 1..count: node i listens on base_port + i - 1 and keeps its data in data_dir/n<i>
-    (its output goes to data_dir/n<i>.log). Every process started is stopped by `stop_all`."""
+    """Nodes 1..count running the demo app: node i listens on base_port + i - 1 and keeps its data
+    in data_dir/n<i> (its output goes to data_dir/n<i>.log); every charge the app makes is appended
+    to data_dir/charges.log. Every process started is stopped by `stop_all`."""
 
     def __init__(self, count: int, base_port: int, data_dir: Path) -> None:
         self.count = count
@@ -57,6 +60,10 @@ class LocalCluster:
 
     def metrics_url(self, node: int) -> str:
         return f"http://{HOST}:{self.metrics_port(node)}/metrics"
+
+    @property
+    def ledger(self) -> Path:
+        return self.data_dir / "charges.log"
 
     def log_path(self, node: int) -> Path:
         return self.data_dir / f"n{node}.log"
@@ -85,15 +92,18 @@ class LocalCluster:
         peers = ",".join(f"{i}={self.address(i)}" for i in self.ids)
         return [sys.executable, "-m", "raftoral.cli", "node", "--node-id", str(node),
                 "--listen", self.address(node), "--data-dir", str(self.data_dir / f"n{node}"),
-                "--peers", peers, "--metrics-port", str(self.metrics_port(node))]  # fmt: skip
+                "--peers", peers, "--metrics-port", str(self.metrics_port(node)),
+                "--app", APP]  # fmt: skip
 
     def start(self, node: int) -> int:
         """Start (or restart, from its data dir) node `node`; returns its pid. Each node runs in
         its own session, so a Ctrl-C meant for the demo reaches the nodes only through it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, LEDGER_ENV: str(self.ledger)}
         with self.log_path(node).open("ab") as log:
             proc = subprocess.Popen(self.command(node), stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    env=env)  # fmt: skip
         self.procs[node] = proc
         self.started.append(proc.pid)
         return proc.pid

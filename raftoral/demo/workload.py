@@ -1,108 +1,127 @@
-"""The demo's workload on the replicated key-value store: order-like records written with many in
-flight through the Client, then read back with linearizable reads on every node and compared."""
+"""The demo's workload: process_order workflows started through the Client with many in flight,
+one order_loop of many checkpoints, then every run described on every node and compared."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
-import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from raftoral.client import Client
-from raftoral.errors import Timeout
+from raftoral.demo.app import PRICES
 
-INFLIGHT = 64  # requests outstanding at once
-WRITE_PATIENCE = 30.0  # seconds one write may keep being retried (through a failover) at most
-PRODUCTS = ("keyboard", "monitor", "dock", "headset", "webcam", "cable", "lamp", "chair")
+INFLIGHT = 32  # workflows running at once
+RESULT_TIMEOUT = 60.0  # seconds one workflow may take at most (through a failover)
+LOOP_POLL = 0.1  # seconds between two looks at the order_loop's checkpoints
+ITEMS = tuple(PRICES)
 
-OnAck = Callable[[int], None]  # called with the number of writes acknowledged so far
-
-
-def make_orders(count: int) -> dict[str, bytes]:
-    """`count` order-like JSON records by key; a run token makes this run's values unique, so a
-    cluster restarted from an earlier run's data cannot pass the check with old values."""
-    run = secrets.token_hex(4)
-    return {f"order/{i:05d}": _order(run, i) for i in range(1, count + 1)}
+OnDone = Callable[[int], None]  # called with the number of workflows completed so far
 
 
-def _order(run: str, i: int) -> bytes:
-    lines = [
-        (PRODUCTS[(i + k) % len(PRODUCTS)], 1 + (i * (k + 3)) % 4, 499 + (i * 37 + k * 101) % 9500)
-        for k in range(1 + i % 3)
-    ]
-    order = {
-        "order_id": f"ord-{run}-{i:05d}",
-        "customer": f"customer-{i % 97:02d}",
-        "items": [{"sku": sku, "qty": qty, "cents": cents} for sku, qty, cents in lines],
-        "total_cents": sum(qty * cents for _, qty, cents in lines),
-        "status": "placed",
-    }
-    return json.dumps(order, separators=(",", ":")).encode()
+def run_token() -> str:
+    """Makes this run's workflow ids unique, so a cluster restarted from an earlier run's data
+    cannot pass the checks with old runs."""
+    return secrets.token_hex(4)
+
+
+def make_orders(count: int, run: str) -> dict[str, dict[str, Any]]:
+    """`count` process_order inputs by workflow id."""
+    return {f"order-{run}-{i:04d}": _order(f"o-{run}-{i:04d}", i) for i in range(1, count + 1)}
+
+
+def _order(order_id: str, i: int) -> dict[str, Any]:
+    return {"order_id": order_id, "item": ITEMS[i % len(ITEMS)], "qty": 1 + i % 3}
 
 
 @dataclass
-class WriteStats:
-    acknowledged: int = 0
-    retried: int = 0  # writes resent after their outcome was unknown (a put is idempotent)
+class OrderStats:
+    receipts: dict[str, dict[str, Any]] = field(default_factory=dict)  # by workflow id
     seconds: float = 0.0
-    ack_times: list[float] = field(default_factory=list)  # monotonic time of each acknowledgement
+    done_times: list[float] = field(default_factory=list)  # monotonic time of each completion
 
     def longest_pause(self, since: float) -> float:
-        """The longest time without an acknowledgement from `since` on (a failover's stall)."""
-        times = [since, *(t for t in self.ack_times if t > since)]
+        """The longest time without a completion from `since` on (a failover's stall)."""
+        times = [since, *(t for t in self.done_times if t > since)]
         return max((later - earlier for earlier, later in itertools.pairwise(times)), default=0.0)
 
 
-async def write_all(client: Client, orders: dict[str, bytes], on_ack: OnAck) -> WriteStats:
-    """Put every order, INFLIGHT at a time, calling `on_ack` after each acknowledgement."""
-    stats = WriteStats()
-    keys = iter(orders)
+async def run_orders(
+    client: Client, orders: dict[str, dict[str, Any]], on_done: OnDone
+) -> OrderStats:
+    """Run every order, INFLIGHT at a time (each id is an idempotency key, so a start whose node
+    stopped answering is safely resent), calling `on_done` after each completion."""
+    stats = OrderStats()
+    ids = iter(orders)
     start = time.monotonic()
 
     async def worker() -> None:
-        for key in keys:
-            await _put(client, key, orders[key], stats)
-            stats.acknowledged += 1
-            stats.ack_times.append(time.monotonic())
-            on_ack(stats.acknowledged)
+        for workflow_id in ids:
+            handle = await client.start_workflow("process_order", orders[workflow_id],
+                                                 workflow_id=workflow_id)  # fmt: skip
+            stats.receipts[workflow_id] = await handle.result(timeout=RESULT_TIMEOUT)
+            stats.done_times.append(time.monotonic())
+            on_done(len(stats.receipts))
 
     await asyncio.gather(*(worker() for _ in range(INFLIGHT)))
     stats.seconds = time.monotonic() - start
     return stats
 
 
-async def _put(client: Client, key: str, value: bytes, stats: WriteStats) -> None:
-    """A put whose outcome is unknown (its node died mid-request) is sent again: putting the same
-    value under the same key twice leaves the same state, so the retry is safe."""
-    give_up = time.monotonic() + WRITE_PATIENCE
-    while True:
-        try:
-            await client.kv_put(key, value)
-            return
-        except Timeout:
-            if time.monotonic() > give_up:
-                raise
-            stats.retried += 1
+@dataclass
+class LoopStats:
+    workflow_id: str
+    total: int
+    checkpoints: int
+    seconds: float
 
 
-async def verify_on(
-    address: str, orders: dict[str, bytes], on_read: Callable[[], None]
-) -> list[str]:
-    """Read every order back from the node at `address` alone (linearizable reads, served by that
-    node's own replica); returns the keys whose value differs or is missing."""
-    wrong: list[str] = []
-    keys: Iterator[str] = iter(orders)
+async def run_loop(client: Client, workflow_id: str, lines: int, on_progress: OnDone) -> LoopStats:
+    """Run one order_loop of `lines` checkpoints, reporting its committed checkpoints as it goes."""
+    start = time.monotonic()
+    basket = {"basket_id": workflow_id, "lines": lines}
+    handle = await client.start_workflow("order_loop", basket, workflow_id=workflow_id)
+    result = asyncio.ensure_future(handle.result(timeout=RESULT_TIMEOUT))
+    try:
+        while not result.done():
+            on_progress((await client.describe(workflow_id)).checkpoints)
+            await asyncio.wait([result], timeout=LOOP_POLL)
+        total = result.result()
+    finally:
+        result.cancel()
+    summary = await client.describe(workflow_id)
+    on_progress(summary.checkpoints)
+    return LoopStats(workflow_id, total, summary.checkpoints, time.monotonic() - start)
+
+
+async def described_on(
+    address: str, ids: Iterable[str], on_read: Callable[[], None]
+) -> list[tuple[str, bytes | None]]:
+    """(id, result as MessagePack or None unless completed) of every run, as the node at
+    `address` alone describes it."""
+    pending = iter(ids)
+    seen: list[tuple[str, bytes | None]] = []
     async with Client([address], timeout=10.0) as client:
 
         async def worker() -> None:
-            for key in keys:
-                if await client.kv_get(key) != orders[key]:
-                    wrong.append(key)
+            for workflow_id in pending:
+                summary = await client.describe(workflow_id)
+                completed = summary.status == "completed"
+                seen.append((workflow_id, summary.result if completed else None))
                 on_read()
 
         await asyncio.gather(*(worker() for _ in range(INFLIGHT)))
-    return wrong
+    return seen
 
+
+def count_charges(ledger: Path, charge_ids: Iterable[str]) -> collections.Counter[str]:
+    """How many times each of `charge_ids` was really charged (lines in the ledger)."""
+    wanted = set(charge_ids)
+    lines = ledger.read_text().split() if ledger.exists() else []
+    counts = collections.Counter(line for line in lines if line in wanted)
+    return collections.Counter({charge: counts[charge] for charge in wanted})
