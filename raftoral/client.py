@@ -24,6 +24,7 @@ from raftoral.errors import (
     Timeout,
     UnknownVersion,
     UnknownWorkflow,
+    VersionMissingOnMember,
     WorkflowConflict,
 )
 from raftoral.handles import WorkflowHandle
@@ -64,6 +65,7 @@ RETRYABLE = frozenset(
 )  # fmt: skip
 FIRST_BACKOFF = 0.02  # seconds between passes over the addresses; doubles up to MAX_BACKOFF
 MAX_BACKOFF = 0.5
+REPLY_MARGIN = 0.1  # seconds a node waiting for a result leaves for its answer to arrive
 
 
 def parse_connect(spec: str | None) -> list[str]:
@@ -214,7 +216,7 @@ class Client:
         """The run once finished, or as it is after `timeout` s (asked in short waits, so a
         node that stops answering is left for another)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + timeout - REPLY_MARGIN
         while True:
             wait = max(0.0, min(deadline - loop.time(), self.read_timeout / 2))
             message = WorkflowResultRequest(workflow_id, wait, self.cluster)
@@ -369,7 +371,8 @@ class Client:
 _WORKFLOW_ERRORS: dict[str, type[Rejected]] = {
     cls.code: cls
     for cls in (
-        UnknownWorkflow, UnknownVersion, InvalidInput, PayloadTooLarge, WorkflowConflict, NoSuchRun
+        UnknownWorkflow, UnknownVersion, InvalidInput, PayloadTooLarge, WorkflowConflict, NoSuchRun,
+        VersionMissingOnMember,
     )
 }  # fmt: skip
 

@@ -126,6 +126,18 @@ class UnknownVersion(Rejected):
         self.known = known
 
 
+class VersionMissingOnMember(Rejected):
+    """A workflow version is registered on the entry node but not on every member of the cluster
+    (a rollout in progress); `members` are the nodes that lack it. Deploy it everywhere first,
+    or start a version every member has."""
+
+    code = "version_missing_on_member"
+
+    def __init__(self, message: str, *, members: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.members = members
+
+
 class InvalidInput(Rejected):
     """A workflow's input does not match its annotation; `path` is msgspec's path to the bad value
     (`$` for the whole input, `$.order.qty` for a field)."""

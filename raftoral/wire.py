@@ -238,7 +238,8 @@ class WorkflowStarted(msgspec.Struct, frozen=True, array_like=True):
 
 class WorkflowResultRequest(msgspec.Struct, frozen=True, array_like=True):
     """Answered with a WorkflowSummary once the run finished, or after `timeout` seconds (then
-    its status is still "running")."""
+    its status is still "running"). A run the node has not applied yet is waited for too; still
+    unknown after `timeout`, it fails with no_such_workflow."""
 
     workflow_id: str
     timeout: float
@@ -280,16 +281,19 @@ class WorkflowList(msgspec.Struct, frozen=True, array_like=True):
 
 
 class ProposeWorkflow(msgspec.Struct, frozen=True, array_like=True):
-    """Node -> leader: propose a workflow command (`body`: its encoding); answered once applied."""
+    """Node -> leader: propose a workflow command (`body`: its encoding) to `service` ("workflow"
+    or "workflow_catalog"); answered once applied."""
 
     body: bytes
     cluster: int = DEFAULT_CLUSTER
     hops: int = 0
+    service: str = "workflow"
 
 
 class WorkflowProposed(msgspec.Struct, frozen=True, array_like=True):
     """A workflow command applied at `index`: `outcome` is "started", "conflict", "accepted",
-    "ended", "owner_changed", "retention" or "ignored"; `message` the conflict or the reason."""
+    "ended", "owner_changed", "retention", "announced" or "ignored"; `message` the conflict or
+    the reason."""
 
     index: int
     outcome: str

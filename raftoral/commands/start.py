@@ -14,7 +14,8 @@ from raftoral.errors import WorkflowFailed
 
 EXIT_HELP = (
     "Exit codes: 0 completed, 1 the workflow failed, 2 rejected (usage, unknown workflow or "
-    "version, invalid input, id conflict), 3 no node reachable or timed out"
+    "version, a version some member lacks, invalid input, payload too large, id conflict), 3 no "
+    "node reachable or timed out"
 )
 
 

@@ -4,7 +4,6 @@ node a run was started on) proposes its steps and end; the others read committed
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
@@ -12,22 +11,31 @@ from typing import Any, Final
 import msgspec
 import structlog
 
-from actors import Actor, Address, AskTimeout, Context, RemoteError, handler
+from actors import Actor, ActorsError, Address, AskTimeout, Context, RemoteError, handler
 from raftoral.errors import (
     NonDeterminismError,
     NoSuchRun,
     RaftoralError,
     Rejected,
     Timeout,
+    VersionMissingOnMember,
     WorkflowConflict,
 )
 from raftoral.handles import WorkflowHandle
 from raftoral.node.group import ClientCall
 from raftoral.node.state_machine import StateMachine
+from raftoral.node.workflow_catalog import (
+    CATALOG,
+    WorkflowCatalog,
+    announcement,
+    missing_message,
+)
 from raftoral.node.workflow_proposals import summary
 from raftoral.node.workflow_runs import RETRY_DELAY, LocalRun, now_ms
 from raftoral.wire import (
     ROUTER,
+    ClusterInfo,
+    ClusterInfoRequest,
     DescribeWorkflow,
     ErrorCode,
     ListWorkflows,
@@ -62,6 +70,7 @@ log = structlog.get_logger("raftoral.workflow")
 PROPOSE_TIMEOUT: Final = 10.0  # seconds a proposal may take to reach the leader and apply
 START_WITHIN: Final = 10.0  # seconds a start keeps retrying while there is no leader
 TRANSIENT: Final = frozenset({ErrorCode.NO_LEADER, ErrorCode.NOT_LEADER, ErrorCode.RETRY})
+MAX_ANNOUNCE_DELAY: Final = 1.0  # seconds between attempts to announce this node's workflows
 STATUSES: Final = ("running", "completed", "failed")
 
 
@@ -94,19 +103,43 @@ class WorkflowExecutorActor(Actor):
         self.app = app
         self.router = router
         self.machine = WorkflowStateMachine()
+        self.catalog = WorkflowCatalog()
         self.runs: dict[str, LocalRun] = {}
         self.notes: dict[str, tuple[str, ...]] = {}
         self.applied_index = 0
         self._applied_waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self._finished_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._watchers: dict[str, list[asyncio.Future[None]]] = {}  # woken at start and end
         self._mine: set[str] = set()  # starts this node proposed, until applied here
         self._tasks: set[asyncio.Task[None]] = set()
 
     def services(self) -> dict[str, StateMachine]:
-        """A fresh "workflow" service for the group (at each (re)start of the group)."""
+        """Fresh "workflow" and "workflow_catalog" services for the group (at each (re)start
+        of the group)."""
         observed = ObservedWorkflows(self)
         self.machine = observed.machine
-        return {SERVICE: observed}
+        self.catalog = WorkflowCatalog()
+        return {SERVICE: observed, CATALOG: self.catalog}
+
+    async def on_start(self) -> None:
+        self._spawn(self._announce())
+
+    async def _announce(self) -> None:
+        """Record this node's registered workflows in the catalog (retried until applied)."""
+        request = ProposeWorkflow(announcement(self.bus.node_id, self.app), service=CATALOG)
+        router = Address(self.bus.node_id, self.router)
+        delay = RETRY_DELAY
+        while True:
+            try:
+                await self.bus.ask(router, request, timeout=PROPOSE_TIMEOUT)
+                return
+            except RemoteError as exc:
+                if exc.code not in (*TRANSIENT, ErrorCode.TIMEOUT):
+                    log.error("announcing this node's workflows failed", error=str(exc))
+                    return
+            except ActorsError:
+                pass  # no answer in time: try again
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_ANNOUNCE_DELAY)
 
     async def on_stop(self) -> None:
         for run in self.runs.values():
@@ -132,6 +165,8 @@ class WorkflowExecutorActor(Actor):
         except Exception:
             log.exception("workflow executor failed to resynchronise after a restore")
         self._wake_applied(everyone=True)
+        for workflow_id in list(self._watchers):
+            self._wake_watchers(workflow_id)
 
     def _resync(self) -> None:
         for info in self.machine.workflows("running"):
@@ -151,6 +186,7 @@ class WorkflowExecutorActor(Actor):
                 info = self.machine.describe(result.workflow_id)
                 if info is not None:
                     self._launch(info)
+                self._wake_watchers(result.workflow_id)
             case CheckpointAccepted():
                 run = self.runs.get(result.workflow_id)
                 if run is not None:
@@ -220,7 +256,10 @@ class WorkflowExecutorActor(Actor):
         run = self.runs.pop(workflow_id, None)
         if run is not None:
             run.end()
-        for waiter in self._finished_waiters.pop(workflow_id, []):
+        self._wake_watchers(workflow_id)
+
+    def _wake_watchers(self, workflow_id: str) -> None:
+        for waiter in self._watchers.pop(workflow_id, []):
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -275,6 +314,7 @@ class WorkflowExecutorActor(Actor):
         self, name: str, value: Any, version: int | None, workflow_id: str | None
     ) -> WorkflowStarted:
         definition, data = self._require_app().prepare_input(name, value, version=version)
+        await self._check_members(definition)
         workflow_id = workflow_id or uuid.uuid4().hex
         start = WorkflowStart(
             workflow_id, definition.name, definition.version, data, self.bus.node_id, now_ms()
@@ -296,6 +336,32 @@ class WorkflowExecutorActor(Actor):
             workflow_id, definition.name, reply.version, reply.existing, reply.status
         )
 
+    async def _check_members(self, definition: WorkflowDefinition) -> None:
+        """Refuse a (name, version) that a member of the cluster has not registered (as the
+        catalog says; members down count too: they run every workflow when they come back)."""
+        lacking = self.catalog.lacking(definition.name, definition.version)
+        lacking.pop(self.bus.node_id, None)  # registered here, whatever this node announced
+        if not lacking:
+            return
+        members = await self._members()
+        lacking = {node_id: has for node_id, has in lacking.items() if node_id in members}
+        if lacking:
+            raise VersionMissingOnMember(
+                missing_message(definition.name, definition.version, lacking),
+                members=tuple(lacking),
+            )
+
+    async def _members(self) -> set[int]:
+        """The node ids of the cluster's current members, as this node's group knows them."""
+        router = Address(self.bus.node_id, self.router)
+        try:
+            info = await self.bus.ask(
+                router, ClusterInfoRequest(), timeout=PROPOSE_TIMEOUT, expect=ClusterInfo
+            )
+        except ActorsError as exc:
+            raise Timeout(f"node {self.bus.node_id} could not read its membership: {exc}") from exc
+        return {member.node_id for member in info.members}
+
     async def _propose_start(self, start: WorkflowStart) -> WorkflowProposed:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_WITHIN
@@ -303,7 +369,10 @@ class WorkflowExecutorActor(Actor):
             try:
                 return await self.propose(start)
             except RemoteError as exc:
-                if exc.code not in TRANSIENT or loop.time() > deadline:
+                # a start is idempotent by its workflow id, so one whose outcome is unknown (the
+                # leader it reached lost its leadership) is proposed again
+                retry = exc.code in TRANSIENT or exc.code == ErrorCode.TIMEOUT
+                if not retry or loop.time() > deadline:
                     raise _mapped(exc) from exc
             except AskTimeout as exc:
                 message = f"the start did not complete in time ({exc}); its outcome is unknown"
@@ -311,13 +380,26 @@ class WorkflowExecutorActor(Actor):
             await asyncio.sleep(RETRY_DELAY)
 
     async def wait_finished(self, workflow_id: str, timeout: float) -> WorkflowSummary:
-        """The run once it finished, or as it is after `timeout` seconds."""
-        if self.describe(workflow_id).status == "running":
-            waiter = asyncio.get_running_loop().create_future()
-            self._finished_waiters.setdefault(workflow_id, []).append(waiter)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout)
+        """The run once it finished, or as it is after `timeout` seconds. A run this node has
+        not applied yet (just started through another node) is waited for too; NoSuchRun if it
+        is still unknown here after `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0 and not self._finished_here(workflow_id):
+            waiter = loop.create_future()
+            watchers = self._watchers.setdefault(workflow_id, [])
+            watchers.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                watchers.remove(waiter)
+                if not watchers and self._watchers.get(workflow_id) is watchers:
+                    del self._watchers[workflow_id]
         return self.describe(workflow_id)
+
+    def _finished_here(self, workflow_id: str) -> bool:
+        info = self.machine.describe(workflow_id)
+        return info is not None and info.status != "running"
 
     def describe(self, workflow_id: str) -> WorkflowSummary:
         info = self.machine.describe(workflow_id)

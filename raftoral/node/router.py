@@ -68,6 +68,8 @@ class ClusterRouterActor(Actor):
 
     async def on_start(self) -> None:
         self.leaders: dict[int, int] = {}
+        self._forwards: dict[asyncio.Task[None], tuple[int, int]] = {}  # -> (cluster, leader)
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     async def on_stop(self) -> None:
         for task in list(self._tasks):
@@ -80,7 +82,19 @@ class ClusterRouterActor(Actor):
 
     @handler
     def on_leader(self, msg: LeaderUpdate, ctx: Context) -> None:
+        old = self.leaders.get(msg.cluster, 0)
         self.leaders[msg.cluster] = msg.leader
+        if old and old != msg.leader:
+            self._abandon_forwards(msg.cluster, old)
+
+    def _abandon_forwards(self, cluster: int, leader: int) -> None:
+        """Requests forwarded to a leader that has since lost its leadership are answered
+        `timeout` now rather than after forward_timeout: their outcome is unknown (the entry may
+        still commit), and the caller can read back or resend an idempotent request at once."""
+        for task, target in list(self._forwards.items()):
+            if target == (cluster, leader):
+                self._abandoned.add(task)
+                task.cancel()
 
     @handler
     def on_set_faults(self, msg: SetFaults, ctx: Context) -> Ack:
@@ -118,7 +132,13 @@ class ClusterRouterActor(Actor):
             forwarded = msgspec.structs.replace(msg, hops=msg.hops + 1)
             task = asyncio.ensure_future(self._forward(Address(leader, ROUTER), forwarded, ctx))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._forwards[task] = (msg.cluster, leader)
+            task.add_done_callback(self._forget_forward)
+
+    def _forget_forward(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._forwards.pop(task, None)
+        self._abandoned.discard(task)
 
     def _group(self, cluster: int, ctx: Context) -> Address | None:
         name = self.info.groups.get(cluster)
@@ -135,6 +155,14 @@ class ClusterRouterActor(Actor):
         """Ask the leader's router and relay its answer."""
         try:
             reply = await self.bus.ask(leader, msg, timeout=self.info.forward_timeout)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task not in self._abandoned:
+                raise
+            ctx.fail(
+                ErrorCode.TIMEOUT,
+                f"node {leader.node} lost its leadership before answering: the outcome is unknown",
+            )
         except RemoteError as exc:
             ctx.fail(exc.code, str(exc))
         except AskTimeout:

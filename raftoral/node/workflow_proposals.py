@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from actors import Context
-from raftoral.wire import ProposeWorkflow, WorkflowProposed, WorkflowSummary
+from raftoral.node.workflow_catalog import CATALOG, Announced
+from raftoral.wire import ErrorCode, ProposeWorkflow, WorkflowProposed, WorkflowSummary
 from raftoral.workflow.commands import SERVICE
 from raftoral.workflow.records import (
     CheckpointAccepted,
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
 
 def propose_workflow(calls: ClientCalls, request: ProposeWorkflow, ctx: Context) -> None:
     """Propose the command on this (leader's) group; answered with its apply result."""
-    calls.propose(ctx, SERVICE, request.body, proposed)
+    if request.service not in (SERVICE, CATALOG):
+        ctx.fail(ErrorCode.REJECTED, f"no workflow service {request.service!r}")
+        return
+    calls.propose(ctx, request.service, request.body, proposed)
 
 
 def proposed(index: int, result: Any) -> WorkflowProposed:
@@ -43,6 +47,8 @@ def proposed(index: int, result: Any) -> WorkflowProposed:
             return WorkflowProposed(index, "owner_changed")
         case Ignored():
             return WorkflowProposed(index, "ignored", message=result.reason)
+        case Announced():
+            return WorkflowProposed(index, "announced")
     return WorkflowProposed(index, "retention")
 
 

@@ -20,6 +20,7 @@ from raftoral.errors import (
     Rejected,
     UnknownVersion,
     UnknownWorkflow,
+    VersionMissingOnMember,
     WorkflowConflict,
     WorkflowFailed,
 )
@@ -47,9 +48,10 @@ class Seen:
 
     steps: dict[int, dict[str, list[object]]] = field(default_factory=dict)
     charges: list[str] = field(default_factory=list)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)  # holds order v2 runs
 
 
-def make_app(node_id: int, seen: Seen) -> App:
+def make_app(node_id: int, seen: Seen, *, with_v2: bool = True) -> App:
     app = App("shop")
     mine = seen.steps.setdefault(node_id, {})
 
@@ -66,11 +68,15 @@ def make_app(node_id: int, seen: Seen) -> App:
         await ctx.checkpoint("x", x)
         raise ValueError(f"cannot handle {x}")
 
-    if node_id != 3:  # node 3 lacks version 2: it must say so instead of diverging
+    if with_v2:  # a node without version 2 must say so instead of diverging
 
         @app.workflow("order", version=2)
         async def order_v2(ctx: WorkflowContext, order: Order) -> int:
-            return await ctx.checkpoint("qty", order.qty)
+            async def held() -> int:
+                await seen.gate.wait()
+                return order.qty
+
+            return await ctx.checkpoint_compute("qty", held)
 
     return app
 
@@ -86,11 +92,10 @@ class Cluster:
     seen: Seen
     configs: dict[int, NodeConfig] = field(default_factory=dict)
 
-    async def restart(self, node_id: int) -> Node:
+    async def restart(self, node_id: int, *, with_v2: bool = True) -> Node:
         await self.nodes[node_id].stop()
-        node = await Node.start(
-            self.configs[node_id], make_app(node_id, self.seen), registry=CollectorRegistry()
-        )
+        app = make_app(node_id, self.seen, with_v2=with_v2)
+        node = await Node.start(self.configs[node_id], app, registry=CollectorRegistry())
         self.nodes[node_id] = node
         return node
 
@@ -179,15 +184,48 @@ async def test_a_failing_workflow_reports_failed_with_the_exception(cluster: Clu
 async def test_a_node_without_the_version_notes_it_instead_of_running(cluster: Cluster) -> None:
     handle = await cluster.nodes[1].start_workflow("order", {"item": "tea", "qty": 4})
     assert handle.version == 2
-    assert await handle.result(timeout=20) == 4
-    executor = cluster.nodes[3].executor
+    node = await cluster.restart(3, with_v2=False)  # while the run waits for the gate
 
     async def noted() -> bool:
-        return bool(executor.describe(handle.workflow_id).notes)
+        return handle.workflow_id in node.executor.notes
 
     await wait_for(noted, 10.0, "node 3's note")
-    (note,) = executor.describe(handle.workflow_id).notes
+    cluster.seen.gate.set()
+    assert await handle.result(timeout=20) == 4
+    (note,) = node.executor.describe(handle.workflow_id).notes
     assert "node 3 cannot run this workflow" in note and "no version 2" in note
+
+
+async def test_a_version_a_member_lacks_is_refused_up_front(cluster: Cluster) -> None:
+    await cluster.restart(3, with_v2=False)
+    node = cluster.nodes[1]
+    order = {"item": "tea", "qty": 1}
+
+    async def announced() -> bool:
+        return node.executor.catalog.lacking("order", 2) == {3: (1,)}
+
+    await wait_for(announced, 10.0, "node 3's new workflows in node 1's catalog")
+    with pytest.raises(VersionMissingOnMember) as caught:
+        await node.start_workflow("order", order, workflow_id="v2")
+    error = caught.value
+    assert error.members == (3,) and error.code == "version_missing_on_member"
+    assert "'order' v2 is not registered" in error.message and "node 3 (has v1)" in error.message
+    assert node.executor.machine.describe("v2") is None  # nothing was proposed
+    handle = await node.start_workflow("order", order, version=1)  # every member has v1
+    assert await handle.result(timeout=20) == Receipt(f"ch-{handle.workflow_id}", 300)
+    async with Client([cluster.nodes[2].config.listen]) as client:
+        with pytest.raises(VersionMissingOnMember, match="missing on node 3"):
+            await client.start_workflow("order", order, version=2)
+
+
+async def test_a_result_waits_for_a_start_not_applied_here_yet(cluster: Cluster) -> None:
+    waiting = asyncio.ensure_future(cluster.nodes[3].executor.wait_finished("late", 20.0))
+    await asyncio.sleep(0)  # the waiter is registered before the start exists anywhere
+    await cluster.nodes[1].start_workflow("order", Order("tea", 1), version=1, workflow_id="late")
+    summary = await waiting
+    assert (summary.status, summary.workflow_id) == ("completed", "late")
+    with pytest.raises(NoSuchRun):
+        await cluster.nodes[3].executor.wait_finished("never", 0.2)
 
 
 async def test_the_client_starts_describes_and_lists(cluster: Cluster) -> None:
