@@ -47,3 +47,21 @@ async def test_minority_cannot_commit_and_converges_after_healing(
     for slot in NODES:
         assert (await cluster.get(slot, "majority")).value == b"2"
         assert not (await cluster.get(slot, "minority")).found  # never committed
+
+
+async def test_a_write_forwarded_to_a_deposed_leader_is_answered_when_it_loses_office(
+    make_cluster: MakeCluster,
+) -> None:
+    """A follower forwards a write to the leader, which is then cut off: once the follower learns
+    of the new leader it answers `timeout` (outcome unknown) instead of waiting out the forward."""
+    cluster = make_cluster(3)
+    cluster.start_peers(NODES)
+    old = await cluster.leader(NODES)
+    entry = next(slot for slot in NODES if slot != old)
+    await cluster.put(old, "before", b"1")
+    await isolate(cluster, old, {slot: slot for slot in NODES})
+    with pytest.raises(RemoteError) as raised:
+        await cluster.ask(entry, KvPut("during", b"x"), timeout=30.0)
+    assert raised.value.code == "timeout"
+    assert f"node {old} lost its leadership before answering" in str(raised.value)
+    await cluster.leader([slot for slot in NODES if slot != old])
