@@ -321,7 +321,7 @@ class WorkflowExecutorActor(Actor):
         )
         self._mine.add(workflow_id)
         try:
-            reply = await self._propose_start(start)
+            reply = await self.propose_idempotent(start)
             await asyncio.wait_for(self.until_applied(reply.index), PROPOSE_TIMEOUT)
         except TimeoutError as exc:
             raise Timeout(
@@ -362,12 +362,14 @@ class WorkflowExecutorActor(Actor):
             raise Timeout(f"node {self.bus.node_id} could not read its membership: {exc}") from exc
         return {member.node_id for member in info.members}
 
-    async def _propose_start(self, start: WorkflowStart) -> WorkflowProposed:
+    async def propose_idempotent(self, command: WorkflowCommand) -> WorkflowProposed:
+        """Propose a command that may safely apply twice (a start, by its workflow id; a
+        retention setting), retrying until START_WITHIN while no leader answers for sure."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_WITHIN
         while True:
             try:
-                return await self.propose(start)
+                return await self.propose(command)
             except RemoteError as exc:
                 # a start is idempotent by its workflow id, so one whose outcome is unknown (the
                 # leader it reached lost its leadership) is proposed again

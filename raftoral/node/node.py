@@ -38,6 +38,7 @@ from raftoral.wire import (
     group_actor,
 )
 from raftoral.workflow import App
+from raftoral.workflow.commands import SetRetention
 
 log = structlog.get_logger("raftoral.node")
 
@@ -156,6 +157,13 @@ class Node:
         return await self.executor.start_workflow(
             name, input, version=version, workflow_id=workflow_id
         )
+
+    async def set_workflow_retention(self, *, max_finished: int, max_age_s: float) -> None:
+        """How many finished runs the cluster remembers, and for how long (seconds on the
+        workflows' own start/end timestamps). Replicated: every node evicts the same runs."""
+        if max_finished < 0 or max_age_s < 0:
+            raise ValueError("max_finished and max_age_s must be >= 0")
+        await self.executor.propose_idempotent(SetRetention(max_finished, int(max_age_s * 1000)))
 
     async def stop(self) -> None:
         """A leader hands leadership over first (bounded wait); then everything closes."""

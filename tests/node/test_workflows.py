@@ -155,6 +155,31 @@ async def test_a_start_with_the_same_id_and_input_returns_the_same_run(cluster: 
         await node.start_workflow("order", Order("tea", 2), version=1, workflow_id="o-1")
 
 
+async def test_retention_forgets_the_oldest_finished_runs_on_every_node(cluster: Cluster) -> None:
+    node = cluster.nodes[1]
+    await node.set_workflow_retention(max_finished=1, max_age_s=3600)
+    for workflow_id in ("r-1", "r-2"):
+        handle = await node.start_workflow(
+            "order", Order("tea", 1), version=1, workflow_id=workflow_id
+        )
+        await handle.result(timeout=20)
+
+    async def forgotten_everywhere() -> bool:
+        for member in cluster.nodes.values():
+            if member.executor.machine.describe("r-1") is not None:
+                return False
+        return True
+
+    await wait_for(forgotten_everywhere, 10.0, "r-1 forgotten on every node")
+    assert all(m.executor.describe("r-2").status == "completed" for m in cluster.nodes.values())
+    with pytest.raises(NoSuchRun, match="forgotten after the retention"):
+        cluster.nodes[2].executor.describe("r-1")
+    again = await node.start_workflow("order", Order("tea", 1), version=1, workflow_id="r-1")
+    assert not again.existing  # a forgotten id starts a new run
+    with pytest.raises(ValueError, match=">= 0"):
+        await node.set_workflow_retention(max_finished=-1, max_age_s=1)
+
+
 async def test_bad_starts_are_rejected_with_clear_errors(cluster: Cluster) -> None:
     node = cluster.nodes[1]
     with pytest.raises(UnknownWorkflow, match="no workflow 'nope'"):
