@@ -245,7 +245,7 @@ async def test_a_version_a_member_lacks_is_refused_up_front(cluster: Cluster) ->
 
 async def test_a_result_waits_for_a_start_not_applied_here_yet(cluster: Cluster) -> None:
     waiting = asyncio.ensure_future(cluster.nodes[3].executor.wait_finished("late", 20.0))
-    await asyncio.sleep(0)  # the waiter is registered before the start exists anywhere
+    await asyncio.sleep(0)  # noqa: sleep-ok one loop turn: the waiter registers before the start exists
     await cluster.nodes[1].start_workflow("order", Order("tea", 1), version=1, workflow_id="late")
     summary = await waiting
     assert (summary.status, summary.workflow_id) == ("completed", "late")

@@ -46,7 +46,7 @@ async def wait_for(check: Callable[[], Awaitable[T | None]], within: float, what
             last, result = exc, None
         if result:
             return result
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # noqa: sleep-ok poll interval of a condition wait with a deadline
     raise AssertionError(f"timed out after {within}s waiting for {what} (last: {last!r})")
 
 

@@ -46,7 +46,7 @@ def build(*, with_greet_v2: bool) -> raftoral.App:
     @app.workflow("slow", version=1)
     async def slow(ctx: raftoral.WorkflowContext, seconds: float) -> float:
         async def nap() -> float:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(seconds)  # noqa: sleep-ok the slow workflow's side effect itself
             return seconds
 
         return await ctx.checkpoint_compute("nap", nap)
