@@ -307,6 +307,16 @@ class RaftGroupActor(Actor):
         if ss.leader != self._leader:
             if ss.leader:
                 self.metrics.leader_changes.inc()
+            if self._leader == self.bus.node_id:
+                # uncommitted entries this node proposed as leader may never be filled in (the
+                # next leader's log can stop short of them): answer now, not at the caller's
+                # timeout; committed ones are answered when they apply
+                self.proposals.fail_after(
+                    self.core.commit_index,
+                    ErrorCode.TIMEOUT,
+                    f"node {self.bus.node_id} lost its leadership before the entry committed:"
+                    " the outcome is unknown",
+                )
             self._leader = ss.leader
             update = LeaderUpdate(self.cluster, ss.leader)
             self.try_send(Address(self.bus.node_id, self.router), update)

@@ -57,6 +57,12 @@ class Proposals:
                 ErrorCode.TIMEOUT, "a snapshot replaced the log; the outcome is unknown"
             )
 
+    def fail_after(self, index: int, code: str, message: str) -> None:
+        """Answer every proposal past `index` with `code` (those up to it are answered when they
+        apply)."""
+        for late in [i for i in self._by_index if i > index]:
+            self._by_index.pop(late).ctx.fail(code, message)
+
     def fail_all(self, code: str, message: str) -> None:
         for waiter in self._by_index.values():
             waiter.ctx.fail(code, message)
